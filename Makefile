@@ -1,0 +1,66 @@
+# videotermin — the commands a newcomer needs. Everything installs itself on a fresh Debian machine.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+PORT ?= 8000
+export DJANGO_SETTINGS_MODULE := videotermin.settings
+
+.PHONY: run test test-sqlite test-postgres lint bench messages system-packages collectstatic clean
+
+$(STAMP): pyproject.toml requirements.lock
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -r requirements.lock
+	$(BIN)/pip install -q --no-deps -e .
+	touch $(STAMP)
+
+# Debian packages: the browser for the tests and gettext for the catalogues.
+system-packages:
+	@missing=""; \
+	command -v msgfmt >/dev/null || missing="$$missing gettext"; \
+	if [ -n "$(WITH_BROWSER)" ] && ! command -v chromium >/dev/null; then missing="$$missing chromium"; fi; \
+	if [ -n "$$missing" ]; then \
+		echo "Installing Debian packages:$$missing"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	fi
+
+messages: $(STAMP) system-packages
+	cd src/videotermin && ../../$(BIN)/django-admin compilemessages --ignore=.venv -v 0
+
+# Re-extract the catalogues after changing user-visible strings.
+makemessages: $(STAMP)
+	cd src/videotermin && ../../$(BIN)/django-admin makemessages -l de -l en --no-obsolete -v 0
+	cd src/videotermin && ../../$(BIN)/django-admin makemessages -d djangojs -l de -l en --no-obsolete -v 0
+
+collectstatic: $(STAMP)
+	$(BIN)/python manage.py collectstatic --noinput -v 0
+
+run: $(STAMP) messages collectstatic
+	$(BIN)/python manage.py migrate -v 0
+	$(BIN)/python manage.py demo
+	$(BIN)/uvicorn videotermin.asgi:application --host 127.0.0.1 --port $(PORT) --no-access-log
+
+test: $(STAMP) messages
+	$(MAKE) -s system-packages WITH_BROWSER=1
+	$(MAKE) -s test-sqlite
+	$(MAKE) -s test-postgres
+
+test-sqlite: $(STAMP)
+	$(BIN)/pytest
+
+# The same suite against the PostgreSQL on 127.0.0.1:5432 (DATABASE_URL overrides).
+test-postgres: $(STAMP)
+	DATABASE_URL=$${TEST_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/videotermin} $(BIN)/pytest
+
+lint: $(STAMP)
+	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
+	$(BIN)/mypy src
+
+bench: $(STAMP) messages collectstatic
+	$(MAKE) -s system-packages WITH_BROWSER=1
+	$(BIN)/python -m bench
+
+clean:
+	rm -rf $(VENV) var staticfiles

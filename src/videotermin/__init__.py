@@ -1,0 +1,1 @@
+"""videotermin: secure video consultations between public agencies and citizens."""

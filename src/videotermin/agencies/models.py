@@ -1,0 +1,65 @@
+"""Agencies (tenants), their locations, and the staff who work for them."""
+
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class Agency(models.Model):
+    """A public agency: a tenant whose data, staff and settings no other agency sees."""
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    name = models.CharField(_("name"), max_length=200)
+    slug = models.SlugField(_("short name"), unique=True)
+    support_phone = models.CharField(_("support telephone"), max_length=50, blank=True)
+    support_email = models.EmailField(_("support e-mail"), blank=True)
+    support_hours = models.CharField(_("support hours"), max_length=200, blank=True)
+    alternatives = models.TextField(
+        _("alternatives to a video consultation"),
+        blank=True,
+        help_text=_("Shown to citizens who decline consent: how else they can reach you."),
+    )
+    entry_lead_minutes = models.PositiveSmallIntegerField(
+        _("waiting room opens (minutes before the start)"), default=5
+    )
+    time_zone = models.CharField(_("time zone"), max_length=64, default="Europe/Berlin")
+    primary_color = models.CharField(_("primary colour"), max_length=7, default="#00526e")
+
+    class Meta:
+        verbose_name = _("agency")
+        verbose_name_plural = _("agencies")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Location(models.Model):
+    agency = models.ForeignKey(Agency, on_delete=models.CASCADE, related_name="locations")
+    name = models.CharField(_("name"), max_length=200)
+    address = models.CharField(_("address"), max_length=300, blank=True)
+
+    class Meta:
+        verbose_name = _("location")
+        verbose_name_plural = _("locations")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class StaffMember(models.Model):
+    """Ties a user account to the one agency (and usual location) it works for."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="staff"
+    )
+    agency = models.ForeignKey(Agency, on_delete=models.PROTECT, related_name="staff")
+    location = models.ForeignKey(Location, on_delete=models.SET_NULL, null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("staff member")
+        verbose_name_plural = _("staff members")
+
+    def __str__(self) -> str:
+        return self.user.get_full_name() or self.user.get_username()

@@ -1,0 +1,30 @@
+"""ASGI entry point: Django for HTTP, Channels for the WebSockets under /ws/."""
+
+import os
+
+from django.core.asgi import get_asgi_application
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "videotermin.settings")
+django_application = get_asgi_application()
+
+from channels.auth import AuthMiddlewareStack  # noqa: E402 (needs Django set up first)
+from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
+from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
+from django.urls import path  # noqa: E402
+
+from videotermin.calls.consumers import RoomConsumer  # noqa: E402
+from videotermin.staff.consumers import DayConsumer  # noqa: E402
+
+websocket_urlpatterns = [
+    path("ws/room/<uuid:appointment>/", RoomConsumer.as_asgi()),
+    path("ws/staff/", DayConsumer.as_asgi()),
+]
+
+application = ProtocolTypeRouter(
+    {
+        "http": django_application,
+        "websocket": AllowedHostsOriginValidator(
+            AuthMiddlewareStack(URLRouter(websocket_urlpatterns))
+        ),
+    }
+)

@@ -1,0 +1,254 @@
+"""The room's WebSocket: authenticate, validate, hand to the services, relay signaling."""
+
+import secrets
+import time
+from typing import Any
+
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncJsonWebsocketConsumer
+from django.conf import settings
+from django.utils import translation
+from django.utils.translation import gettext as _
+
+from videotermin.appointments.models import Appointment, Participant
+from videotermin.appointments.services import NotAllowed
+from videotermin.calls import protocol, services
+from videotermin.calls.state import Member, find_member, room_state
+from videotermin.lib.events import publish, room_group
+
+# Close codes the browser client understands (docs/protocol.md).
+CLOSE_FORBIDDEN = 4403
+CLOSE_SUPERSEDED = 4409
+CLOSE_CLOSED = 4410
+
+ERROR_MESSAGES = {
+    "invalid": lambda: _("The message could not be understood."),
+    "too_large": lambda: _("The message is too large."),
+    "unsupported_version": lambda: _("This version of the protocol is not supported."),
+    "unknown_type": lambda: _("This kind of message is not known."),
+    "forbidden": lambda: _("You are not allowed to do this."),
+    "rate_limited": lambda: _("Too many messages; please slow down."),
+}
+
+
+class RateLimit:
+    """A token bucket: bursts of ICE candidates pass, floods do not."""
+
+    def __init__(self, rate: float = 20.0, burst: float = 100.0) -> None:
+        self.rate, self.burst = rate, burst
+        self.tokens, self.updated = burst, time.monotonic()
+
+    def allow(self) -> bool:
+        now = time.monotonic()
+        self.tokens = min(self.burst, self.tokens + (now - self.updated) * self.rate)
+        self.updated = now
+        if self.tokens < 1:
+            return False
+        self.tokens -= 1
+        return True
+
+
+class RoomConsumer(AsyncJsonWebsocketConsumer):
+    member: Member | None = None
+
+    async def connect(self) -> None:
+        appointment_id = self.scope["url_route"]["kwargs"]["appointment"]
+        self.member = await database_sync_to_async(find_member)(
+            appointment_id, self.scope.get("user"), self.scope.get("session")
+        )
+        if self.member is None:
+            await self.close(code=CLOSE_FORBIDDEN)
+            return
+        self.session = secrets.token_hex(8)
+        self.limit = RateLimit()
+        self.group = room_group(self.member.appointment.public_id)
+        await self.accept()
+        try:
+            await database_sync_to_async(self._arrive)()
+        except NotAllowed as reason:
+            await self._error("not_allowed", str(reason))
+            await self.close(code=CLOSE_CLOSED)
+            self.member = None
+            return
+        await self.channel_layer.group_add(self.group, self.channel_name)
+        await self.send_json({
+            "type": "welcome",
+            "v": protocol.VERSION,
+            "session": self.session,
+            "self": {
+                "role": "counselor" if self.member.is_counselor else self.member.participant.role,
+                "id": None if self.member.is_counselor else str(self.member.participant.public_id),
+            },
+        })
+        await self._send_state()
+
+    def _arrive(self) -> None:
+        member = self.member
+        assert member is not None
+        headers = dict(self.scope.get("headers", []))
+        user_agent = headers.get(b"user-agent", b"").decode(errors="replace")
+        if member.is_counselor:
+            Appointment.objects.filter(pk=member.appointment.pk).update(
+                counselor_session=self.session)
+            services.announce(member.appointment)
+            publish(self.group, "room.superseded", who="counselor", session=self.session)
+        else:
+            participant = member.participant
+            assert participant is not None
+            Participant.objects.filter(pk=participant.pk).update(session=self.session)
+            services.arrive(participant, user_agent=user_agent)
+            publish(self.group, "room.superseded", who=str(participant.public_id),
+                    session=self.session)
+
+    async def disconnect(self, code: int) -> None:
+        if self.member is None:
+            return
+        await self.channel_layer.group_discard(self.group, self.channel_name)
+        await database_sync_to_async(self._depart)()
+
+    def _depart(self) -> None:
+        member = self.member
+        assert member is not None
+        if member.is_counselor:
+            if Appointment.objects.filter(
+                pk=member.appointment.pk, counselor_session=self.session
+            ).update(counselor_session=""):
+                services.announce(member.appointment)
+        elif Participant.objects.filter(pk=member.participant.pk, session=self.session).exists():
+            services.depart(member.participant)
+
+    async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
+        if self.member is None:
+            return
+        with translation.override(self.member.language):
+            if not self.limit.allow():
+                await self._error("rate_limited")
+                return
+            try:
+                message = protocol.parse(text_data, settings.SIGNALING_MAX_MESSAGE_BYTES)
+            except protocol.ProtocolError as error:
+                await self._error(error.code, ref=error.ref)
+                return
+            handler = getattr(self, f"got_{message.type}")
+            try:
+                await handler(message)
+            except NotAllowed as reason:
+                await self._error("not_allowed", str(reason), ref=message.type)
+
+    # Inbound messages -------------------------------------------------------------------------
+
+    async def got_ping(self, message: protocol.Ping) -> None:
+        await self.send_json({"type": "pong", "v": protocol.VERSION})
+
+    async def got_status(self, message: protocol.Status) -> None:
+        if self.member.is_counselor:
+            return
+        await database_sync_to_async(services.update_status)(
+            self.member.participant,
+            camera=message.camera,
+            microphone=message.microphone,
+            check=message.check.model_dump() if message.check else None,
+        )
+
+    async def got_signal(self, message: protocol.Signal) -> None:
+        if (message.description is None) == (message.candidate is None):
+            await self._error("invalid", ref="signal")
+            return
+        if not await database_sync_to_async(self._may_signal)():
+            raise NotAllowed(_("You are not in the call yet."))
+        await self.channel_layer.group_send(self.group, {
+            "type": "room.signal",
+            "to": message.to,
+            "from": self.session,
+            "description": message.description.model_dump() if message.description else None,
+            "candidate": message.candidate.model_dump() if message.candidate else None,
+        })
+
+    def _may_signal(self) -> bool:
+        if self.member.is_counselor:
+            return True
+        participant = Participant.objects.get(pk=self.member.participant.pk)
+        return participant.presence == Participant.Presence.IN_CALL
+
+    async def got_admit(self, message: protocol.Admit) -> None:
+        participant = await self._participant(message.participant)
+        await database_sync_to_async(services.admit)(participant, by=self._counselor())
+
+    async def got_identity(self, message: protocol.Identity) -> None:
+        await database_sync_to_async(services.confirm_identity)(
+            self.member.appointment, by=self._counselor())
+
+    async def got_end(self, message: protocol.End) -> None:
+        await database_sync_to_async(services.end_call)(
+            self.member.appointment, by=self._counselor())
+
+    async def got_leave(self, message: protocol.Leave) -> None:
+        if self.member.is_counselor:
+            await database_sync_to_async(services.end_call)(
+                self.member.appointment, by=self.member.user)
+        else:
+            await database_sync_to_async(services.leave)(self.member.participant)
+
+    # Group events -----------------------------------------------------------------------------
+
+    async def room_changed(self, event: dict[str, Any]) -> None:
+        await self._send_state()
+
+    async def room_admitted(self, event: dict[str, Any]) -> None:
+        if not self.member.is_counselor and event["participant"] == str(
+            self.member.participant.public_id
+        ):
+            await self.send_json({"type": "admitted", "v": protocol.VERSION})
+
+    async def room_signal(self, event: dict[str, Any]) -> None:
+        if event["to"] != self.session:
+            return
+        payload = {"type": "signal", "v": protocol.VERSION, "from": event["from"]}
+        for key in ("description", "candidate"):
+            if event.get(key):
+                payload[key] = event[key]
+        await self.send_json(payload)
+
+    async def room_superseded(self, event: dict[str, Any]) -> None:
+        me = "counselor" if self.member.is_counselor else str(self.member.participant.public_id)
+        if event["who"] == me and event["session"] != self.session:
+            await self.send_json({"type": "closed", "v": protocol.VERSION, "reason": "superseded"})
+            self.member = None
+            await self.channel_layer.group_discard(self.group, self.channel_name)
+            await self.close(code=CLOSE_SUPERSEDED)
+
+    async def room_closed(self, event: dict[str, Any]) -> None:
+        await self.send_json({"type": "closed", "v": protocol.VERSION, "reason": event["reason"]})
+        self.member = None
+        await self.channel_layer.group_discard(self.group, self.channel_name)
+        await self.close(code=CLOSE_CLOSED)
+
+    # Helpers ----------------------------------------------------------------------------------
+
+    def _counselor(self) -> Any:
+        if not self.member.is_counselor:
+            raise NotAllowed(_("Only the counselor can do this."))
+        return self.member.user
+
+    async def _participant(self, public_id) -> Participant:
+        self._counselor()
+        participant = await database_sync_to_async(
+            Participant.objects.filter(
+                appointment=self.member.appointment, public_id=public_id
+            ).first
+        )()
+        if participant is None:
+            raise NotAllowed(_("This person is not part of this appointment."))
+        return participant
+
+    async def _send_state(self) -> None:
+        state = await database_sync_to_async(room_state)(
+            self.member.appointment.pk, for_counselor=self.member.is_counselor
+        )
+        await self.send_json(state)
+
+    async def _error(self, code: str, message: str | None = None, ref: str | None = None) -> None:
+        text = message or ERROR_MESSAGES.get(code, ERROR_MESSAGES["invalid"])()
+        await self.send_json(
+            {"type": "error", "v": protocol.VERSION, "code": code, "message": text, "ref": ref}
+        )

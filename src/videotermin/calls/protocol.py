@@ -1,0 +1,109 @@
+"""The signaling protocol, version 1 (docs/protocol.md): every inbound message is validated here."""
+
+import json
+from typing import Annotated, Any, Literal
+from uuid import UUID
+
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+
+VERSION = 1
+SESSION_PATTERN = r"^[0-9a-f]{16}$"
+
+
+class Message(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    v: Literal[1]
+
+
+class Ping(Message):
+    type: Literal["ping"]
+
+
+class Check(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    result: Literal["green", "yellow", "red"]
+    details: dict[Annotated[str, Field(max_length=40)],
+                  bool | int | float | Annotated[str, Field(max_length=200)] | None] = Field(
+        default_factory=dict, max_length=30)
+
+
+class Status(Message):
+    """The sender's own device status: camera and microphone on or off, the device check."""
+
+    type: Literal["status"]
+    camera: bool | None = None
+    microphone: bool | None = None
+    check: Check | None = None
+
+
+class Description(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    type: Literal["offer", "answer"]
+    sdp: Annotated[str, Field(max_length=30_000)]
+
+
+class Candidate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    candidate: Annotated[str, Field(max_length=1_000)]
+    sdpMid: Annotated[str, Field(max_length=64)] | None = None  # noqa: N815 (browser's name)
+    sdpMLineIndex: Annotated[int, Field(ge=0, le=64)] | None = None  # noqa: N815
+    usernameFragment: Annotated[str, Field(max_length=256)] | None = None  # noqa: N815
+
+
+class Signal(Message):
+    """A WebRTC description or ICE candidate for one other connection in the same room."""
+
+    type: Literal["signal"]
+    to: Annotated[str, Field(pattern=SESSION_PATTERN)]
+    description: Description | None = None
+    candidate: Candidate | None = None
+
+
+class Admit(Message):
+    type: Literal["admit"]
+    participant: UUID
+
+
+class Identity(Message):
+    type: Literal["identity"]
+
+
+class Leave(Message):
+    type: Literal["leave"]
+
+
+class End(Message):
+    type: Literal["end"]
+
+
+Inbound = Annotated[
+    Ping | Status | Signal | Admit | Identity | Leave | End, Field(discriminator="type")
+]
+_inbound = TypeAdapter(Inbound)
+
+
+class ProtocolError(Exception):
+    def __init__(self, code: str, ref: str | None = None) -> None:
+        super().__init__(code)
+        self.code = code
+        self.ref = ref
+
+
+def parse(text: str | None, max_bytes: int) -> Any:
+    """Return the validated message, or raise ProtocolError with the reason."""
+    if text is None:
+        raise ProtocolError("invalid")
+    if len(text.encode()) > max_bytes:
+        raise ProtocolError("too_large")
+    try:
+        raw = json.loads(text)
+    except ValueError:
+        raise ProtocolError("invalid") from None
+    ref = raw.get("type") if isinstance(raw, dict) and isinstance(raw.get("type"), str) else None
+    if isinstance(raw, dict) and raw.get("v") not in (None, VERSION):
+        raise ProtocolError("unsupported_version", ref)
+    try:
+        return _inbound.validate_python(raw)
+    except ValidationError as error:
+        unknown_type = any(e["type"] == "union_tag_invalid" for e in error.errors())
+        raise ProtocolError("unknown_type" if unknown_type else "invalid", ref) from None

@@ -1,0 +1,35 @@
+"""Turn DATABASE_URL into Django's DATABASES entry (SQLite file or PostgreSQL)."""
+
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+
+def database_from_url(url: str, base_dir: Path) -> dict:
+    """Return a Django database configuration for a sqlite:/// or postgres:// address."""
+    parts = urlsplit(url)
+    if parts.scheme == "sqlite":
+        path = unquote(parts.path.lstrip("/")) if parts.netloc == "" else parts.netloc + parts.path
+        name = Path(path) if Path(path).is_absolute() else base_dir / path
+        return {
+            "ENGINE": "django.db.backends.sqlite3",
+            "NAME": name,
+            "OPTIONS": {
+                # WAL lets the waiting room read while a call writes; IMMEDIATE avoids
+                # "database is locked" when two requests upgrade a read to a write at once.
+                "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+                "transaction_mode": "IMMEDIATE",
+                "timeout": 20,
+            },
+            "TEST": {"NAME": str(base_dir / "var" / "test.sqlite3")},
+        }
+    if parts.scheme in {"postgres", "postgresql"}:
+        return {
+            "ENGINE": "django.db.backends.postgresql",
+            "NAME": unquote(parts.path.lstrip("/")),
+            "USER": unquote(parts.username or ""),
+            "PASSWORD": unquote(parts.password or ""),
+            "HOST": parts.hostname or "",
+            "PORT": str(parts.port or ""),
+            "CONN_MAX_AGE": 0,
+        }
+    raise ValueError(f"DATABASE_URL: unsupported scheme {parts.scheme!r} (use sqlite or postgres)")

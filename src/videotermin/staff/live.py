@@ -1,0 +1,39 @@
+"""What the day view shows of one appointment, as JSON for live updates."""
+
+from typing import Any
+
+from django.utils import timezone
+
+from videotermin.appointments.models import Appointment
+
+
+def describe(public_id: str, user) -> dict[str, Any] | None:
+    """The day-view row data of an appointment the user may see, else None."""
+    appointment = (
+        Appointment.objects.visible_to(user)
+        .select_related("location", "agency")
+        .prefetch_related("participants")
+        .filter(public_id=public_id)
+        .first()
+    )
+    if appointment is None:
+        return None
+    status = appointment.status()
+    citizen = appointment.citizen()
+    return {
+        "id": str(appointment.public_id),
+        "status": status.value,
+        "statusLabel": str(status.label),
+        "startsAt": timezone.localtime(appointment.starts_at).isoformat(),
+        "citizen": {
+            "name": appointment.citizen_name,
+            "presence": citizen.presence if citizen else None,
+            "waitingSince": citizen.waiting_since.isoformat()
+            if citizen and citizen.waiting_since else None,
+            "check": citizen.check_result if citizen else "",
+            "browser": citizen.browser if citizen else "",
+            "os": citizen.operating_system if citizen else "",
+            "camera": citizen.camera_on if citizen else False,
+            "microphone": citizen.microphone_on if citizen else False,
+        },
+    }
