@@ -13,6 +13,11 @@ from videotermin.appointments import services as appointments
 PASSWORD = "correct horse battery staple"
 
 
+def pytest_collection_modifyitems(config, items):
+    """Run the browser tests last: Playwright keeps an event loop running in the main thread."""
+    items.sort(key=lambda item: item.get_closest_marker("browser") is not None)
+
+
 def make_staff(agency: Agency, location: Location, username: str, full_name: str):
     first, _, last = full_name.partition(" ")
     user = get_user_model().objects.create_user(

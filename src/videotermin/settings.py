@@ -47,7 +47,9 @@ if PRODUCTION:
     if DEBUG:
         raise ImproperlyConfigured("VIDEOTERMIN_DEBUG must be off in production.")
     if len(SECRET_KEY) < 40 or SECRET_KEY.startswith("django-insecure"):
-        raise ImproperlyConfigured("SECRET_KEY is too short or a default; use 50 random characters.")
+        raise ImproperlyConfigured(
+            "SECRET_KEY is too short or a default; use 50 random characters."
+        )
     if not SITE_URL.startswith("https://"):
         raise ImproperlyConfigured("SITE_URL must be an https:// address in production.")
 
@@ -104,7 +106,9 @@ TEMPLATES = [
 ]
 
 DATABASES = {
-    "default": database_from_url(envstr("DATABASE_URL", "sqlite:///var/videotermin.sqlite3"), BASE_DIR)
+    "default": database_from_url(
+        envstr("DATABASE_URL", "sqlite:///var/videotermin.sqlite3"), BASE_DIR
+    )
 }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -133,8 +137,10 @@ PASSWORD_HASHERS = [
 ]
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
-    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
-     "OPTIONS": {"min_length": 12}},
+    {
+        "NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
+        "OPTIONS": {"min_length": 12},
+    },
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
@@ -160,6 +166,8 @@ USE_TZ = True
 
 STATIC_URL = "/static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
+# The project package is not an app itself, so its static folder is named here.
+STATICFILES_DIRS = [PACKAGE_DIR / "static"]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
@@ -176,7 +184,9 @@ SESSION_COOKIE_SAMESITE = "Lax"
 SESSION_COOKIE_SECURE = SITE_URL.startswith("https://")
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 SESSION_COOKIE_AGE = 12 * 3600
-SECURE_REFERRER_POLICY = "no-referrer"
+# "same-origin", not "no-referrer": with no-referrer Chromium sends "Origin: null" on form posts
+# and Django's CSRF check refuses every form. Other sites still get no referrer.
+SECURE_REFERRER_POLICY = "same-origin"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"

@@ -107,7 +107,9 @@ class Appointment(models.Model):
         return self.ends_at
 
     def citizen(self) -> "Participant | None":
-        return next((p for p in self.participants.all() if p.role == Participant.Role.CITIZEN), None)
+        return next(
+            (p for p in self.participants.all() if p.role == Participant.Role.CITIZEN), None
+        )
 
     def status(self, now: datetime | None = None) -> Status:
         """The state shown in the day view, derived from what has happened."""
@@ -190,3 +192,6 @@ class Link(models.Model):
     participant = models.ForeignKey(Participant, on_delete=models.CASCADE, related_name="links")
     token_hash = models.CharField(max_length=64, unique=True)
     created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"link {self.pk} of {self.participant}"

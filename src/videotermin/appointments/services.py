@@ -45,8 +45,11 @@ class Booking:
 
 def announce(appointment: Appointment) -> None:
     """Tell the agency's staff and the room that this appointment changed."""
-    publish(agency_group(appointment.agency_id), "appointment.changed",
-            appointment=str(appointment.public_id))
+    publish(
+        agency_group(appointment.agency_id),
+        "appointment.changed",
+        appointment=str(appointment.public_id),
+    )
     publish(room_group(appointment.public_id), "room.changed")
 
 
@@ -92,15 +95,16 @@ def create_appointment(
         language=language,
     )
     token = issue_link(citizen)
-    record("appointment.created", agency=appointment.agency, actor=counselor,
-           appointment=appointment)
+    record(
+        "appointment.created", agency=appointment.agency, actor=counselor, appointment=appointment
+    )
     if send_invitation:
-        _send(appointment, citizen, token, emails.Kind.INVITATION)
+        _send(appointment, token, emails.Kind.INVITATION)
     announce(appointment)
     return Booking(appointment, citizen, token)
 
 
-def _send(appointment: Appointment, participant: Participant, token: str | None, kind) -> None:
+def _send(appointment: Appointment, token: str | None, kind: emails.Kind) -> None:
     appointment_id = appointment.pk
 
     def send() -> None:
@@ -116,7 +120,12 @@ def _send(appointment: Appointment, participant: Participant, token: str | None,
 
 
 EDITABLE_FIELDS = (
-    "location", "starts_at", "duration_minutes", "citizen_name", "citizen_email", "language",
+    "location",
+    "starts_at",
+    "duration_minutes",
+    "citizen_name",
+    "citizen_email",
+    "language",
     "customer_number",
 )
 
@@ -145,11 +154,19 @@ def update_appointment(appointment: Appointment, *, by, **changes) -> Appointmen
         citizen.name = appointment.citizen_name
         citizen.language = appointment.language
         citizen.save(update_fields=["name", "language"])
-    record("appointment.changed", agency=appointment.agency, actor=by, appointment=appointment,
-           fields=sorted(changed))
-    if citizen is not None and {"starts_at", "duration_minutes", "citizen_email", "location",
-                                "language"} & changed.keys():
-        _send(appointment, citizen, issue_link(citizen), emails.Kind.UPDATE)
+    record(
+        "appointment.changed",
+        agency=appointment.agency,
+        actor=by,
+        appointment=appointment,
+        fields=sorted(changed),
+    )
+    if (
+        citizen is not None
+        and {"starts_at", "duration_minutes", "citizen_email", "location", "language"}
+        & changed.keys()
+    ):
+        _send(appointment, issue_link(citizen), emails.Kind.UPDATE)
     announce(appointment)
     return appointment
 
@@ -166,7 +183,7 @@ def cancel_appointment(appointment: Appointment, *, by) -> Appointment:
     appointment.sequence += 1
     appointment.save(update_fields=["cancelled_at", "sequence", "updated_at"])
     record("appointment.cancelled", agency=appointment.agency, actor=by, appointment=appointment)
-    _send(appointment, appointment.citizen(), None, emails.Kind.CANCELLATION)
+    _send(appointment, None, emails.Kind.CANCELLATION)
     publish(room_group(appointment.public_id), "room.closed", reason="cancelled")
     announce(appointment)
     return appointment
@@ -180,9 +197,13 @@ def resend_invitation(appointment: Appointment, *, by) -> None:
     citizen = appointment.citizen()
     if citizen is None:
         raise NotAllowed(_("This appointment has no citizen to invite."))
-    record("appointment.invitation_resent", agency=appointment.agency, actor=by,
-           appointment=appointment)
-    _send(appointment, citizen, issue_link(citizen), emails.Kind.INVITATION)
+    record(
+        "appointment.invitation_resent",
+        agency=appointment.agency,
+        actor=by,
+        appointment=appointment,
+    )
+    _send(appointment, issue_link(citizen), emails.Kind.INVITATION)
 
 
 def resolve_link(token: str) -> Participant:

@@ -49,16 +49,19 @@ class RateLimit:
 
 
 class RoomConsumer(AsyncJsonWebsocketConsumer):
-    member: Member | None = None
+    member: Member
+    # False until the member is in the room, and again once the room closed for this connection.
+    active = False
 
     async def connect(self) -> None:
         appointment_id = self.scope["url_route"]["kwargs"]["appointment"]
-        self.member = await database_sync_to_async(find_member)(
+        member = await database_sync_to_async(find_member)(
             appointment_id, self.scope.get("user"), self.scope.get("session")
         )
-        if self.member is None:
+        if member is None:
             await self.close(code=CLOSE_FORBIDDEN)
             return
+        self.member = member
         self.session = secrets.token_hex(8)
         self.limit = RateLimit()
         self.group = room_group(self.member.appointment.public_id)
@@ -68,57 +71,61 @@ class RoomConsumer(AsyncJsonWebsocketConsumer):
         except NotAllowed as reason:
             await self._error("not_allowed", str(reason))
             await self.close(code=CLOSE_CLOSED)
-            self.member = None
             return
+        self.active = True
         await self.channel_layer.group_add(self.group, self.channel_name)
-        await self.send_json({
-            "type": "welcome",
-            "v": protocol.VERSION,
-            "session": self.session,
-            "self": {
-                "role": "counselor" if self.member.is_counselor else self.member.participant.role,
-                "id": None if self.member.is_counselor else str(self.member.participant.public_id),
-            },
-        })
+        await self.send_json(
+            {
+                "type": "welcome",
+                "v": protocol.VERSION,
+                "session": self.session,
+                "self": {
+                    "role": "counselor" if member.is_counselor else self._own_participant().role,
+                    "id": None if member.is_counselor else self._me(),
+                },
+            }
+        )
         await self._send_state()
 
     def _arrive(self) -> None:
         member = self.member
-        assert member is not None
         headers = dict(self.scope.get("headers", []))
         user_agent = headers.get(b"user-agent", b"").decode(errors="replace")
         if member.is_counselor:
             Appointment.objects.filter(pk=member.appointment.pk).update(
-                counselor_session=self.session)
+                counselor_session=self.session
+            )
             services.announce(member.appointment)
             publish(self.group, "room.superseded", who="counselor", session=self.session)
         else:
-            participant = member.participant
-            assert participant is not None
+            participant = self._own_participant()
             Participant.objects.filter(pk=participant.pk).update(session=self.session)
             services.arrive(participant, user_agent=user_agent)
-            publish(self.group, "room.superseded", who=str(participant.public_id),
-                    session=self.session)
+            publish(
+                self.group, "room.superseded", who=str(participant.public_id), session=self.session
+            )
 
     async def disconnect(self, code: int) -> None:
-        if self.member is None:
+        if not self.active:
             return
+        self.active = False
         await self.channel_layer.group_discard(self.group, self.channel_name)
         await database_sync_to_async(self._depart)()
 
     def _depart(self) -> None:
         member = self.member
-        assert member is not None
         if member.is_counselor:
             if Appointment.objects.filter(
                 pk=member.appointment.pk, counselor_session=self.session
             ).update(counselor_session=""):
                 services.announce(member.appointment)
-        elif Participant.objects.filter(pk=member.participant.pk, session=self.session).exists():
-            services.depart(member.participant)
+        else:
+            participant = self._own_participant()
+            if Participant.objects.filter(pk=participant.pk, session=self.session).exists():
+                services.depart(participant)
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
-        if self.member is None:
+        if not self.active:
             return
         with translation.override(self.member.language):
             if not self.limit.allow():
@@ -144,7 +151,7 @@ class RoomConsumer(AsyncJsonWebsocketConsumer):
         if self.member.is_counselor:
             return
         await database_sync_to_async(services.update_status)(
-            self.member.participant,
+            self._own_participant(),
             camera=message.camera,
             microphone=message.microphone,
             check=message.check.model_dump() if message.check else None,
@@ -156,18 +163,21 @@ class RoomConsumer(AsyncJsonWebsocketConsumer):
             return
         if not await database_sync_to_async(self._may_signal)():
             raise NotAllowed(_("You are not in the call yet."))
-        await self.channel_layer.group_send(self.group, {
-            "type": "room.signal",
-            "to": message.to,
-            "from": self.session,
-            "description": message.description.model_dump() if message.description else None,
-            "candidate": message.candidate.model_dump() if message.candidate else None,
-        })
+        await self.channel_layer.group_send(
+            self.group,
+            {
+                "type": "room.signal",
+                "to": message.to,
+                "from": self.session,
+                "description": message.description.model_dump() if message.description else None,
+                "candidate": message.candidate.model_dump() if message.candidate else None,
+            },
+        )
 
     def _may_signal(self) -> bool:
         if self.member.is_counselor:
             return True
-        participant = Participant.objects.get(pk=self.member.participant.pk)
+        participant = Participant.objects.get(pk=self._own_participant().pk)
         return participant.presence == Participant.Presence.IN_CALL
 
     async def got_admit(self, message: protocol.Admit) -> None:
@@ -176,18 +186,21 @@ class RoomConsumer(AsyncJsonWebsocketConsumer):
 
     async def got_identity(self, message: protocol.Identity) -> None:
         await database_sync_to_async(services.confirm_identity)(
-            self.member.appointment, by=self._counselor())
+            self.member.appointment, by=self._counselor()
+        )
 
     async def got_end(self, message: protocol.End) -> None:
         await database_sync_to_async(services.end_call)(
-            self.member.appointment, by=self._counselor())
+            self.member.appointment, by=self._counselor()
+        )
 
     async def got_leave(self, message: protocol.Leave) -> None:
         if self.member.is_counselor:
             await database_sync_to_async(services.end_call)(
-                self.member.appointment, by=self.member.user)
+                self.member.appointment, by=self.member.user
+            )
         else:
-            await database_sync_to_async(services.leave)(self.member.participant)
+            await database_sync_to_async(services.leave)(self._own_participant())
 
     # Group events -----------------------------------------------------------------------------
 
@@ -195,9 +208,7 @@ class RoomConsumer(AsyncJsonWebsocketConsumer):
         await self._send_state()
 
     async def room_admitted(self, event: dict[str, Any]) -> None:
-        if not self.member.is_counselor and event["participant"] == str(
-            self.member.participant.public_id
-        ):
+        if not self.member.is_counselor and event["participant"] == self._me():
             await self.send_json({"type": "admitted", "v": protocol.VERSION})
 
     async def room_signal(self, event: dict[str, Any]) -> None:
@@ -210,20 +221,28 @@ class RoomConsumer(AsyncJsonWebsocketConsumer):
         await self.send_json(payload)
 
     async def room_superseded(self, event: dict[str, Any]) -> None:
-        me = "counselor" if self.member.is_counselor else str(self.member.participant.public_id)
-        if event["who"] == me and event["session"] != self.session:
+        if event["who"] == self._me() and event["session"] != self.session:
             await self.send_json({"type": "closed", "v": protocol.VERSION, "reason": "superseded"})
-            self.member = None
+            self.active = False
             await self.channel_layer.group_discard(self.group, self.channel_name)
             await self.close(code=CLOSE_SUPERSEDED)
 
     async def room_closed(self, event: dict[str, Any]) -> None:
         await self.send_json({"type": "closed", "v": protocol.VERSION, "reason": event["reason"]})
-        self.member = None
+        self.active = False
         await self.channel_layer.group_discard(self.group, self.channel_name)
         await self.close(code=CLOSE_CLOSED)
 
     # Helpers ----------------------------------------------------------------------------------
+
+    def _own_participant(self) -> Participant:
+        participant = self.member.participant
+        if participant is None:
+            raise NotAllowed(_("Only a participant can do this."))
+        return participant
+
+    def _me(self) -> str:
+        return "counselor" if self.member.is_counselor else str(self._own_participant().public_id)
 
     def _counselor(self) -> Any:
         if not self.member.is_counselor:

@@ -22,9 +22,10 @@ class Ping(Message):
 class Check(BaseModel):
     model_config = ConfigDict(extra="forbid")
     result: Literal["green", "yellow", "red"]
-    details: dict[Annotated[str, Field(max_length=40)],
-                  bool | int | float | Annotated[str, Field(max_length=200)] | None] = Field(
-        default_factory=dict, max_length=30)
+    details: dict[
+        Annotated[str, Field(max_length=40)],
+        bool | int | float | Annotated[str, Field(max_length=200)] | None,
+    ] = Field(default_factory=dict, max_length=30)
 
 
 class Status(Message):
@@ -103,7 +104,8 @@ def parse(text: str | None, max_bytes: int) -> Any:
     if isinstance(raw, dict) and raw.get("v") not in (None, VERSION):
         raise ProtocolError("unsupported_version", ref)
     try:
-        return _inbound.validate_python(raw)
+        # Strict: "yes" is not a boolean and "1" is not a number (lax mode would coerce them).
+        return _inbound.validate_json(text, strict=True)
     except ValidationError as error:
         unknown_type = any(e["type"] == "union_tag_invalid" for e in error.errors())
         raise ProtocolError("unknown_type" if unknown_type else "invalid", ref) from None

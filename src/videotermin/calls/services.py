@@ -21,8 +21,11 @@ def arrive(participant: Participant, *, user_agent: str = "") -> Participant:
 
     A reload keeps the place in the queue (waiting_since stays) and the admission.
     """
-    participant = Participant.objects.select_for_update().select_related(
-        "appointment__agency").get(pk=participant.pk)
+    participant = (
+        Participant.objects.select_for_update()
+        .select_related("appointment__agency")
+        .get(pk=participant.pk)
+    )
     appointment = participant.appointment
     if not participant.consented_at:
         raise NotAllowed(_("Please agree to the consent text first."))
@@ -53,8 +56,13 @@ def depart(participant: Participant) -> None:
 
 
 @transaction.atomic
-def update_status(participant: Participant, *, camera: bool | None = None,
-                  microphone: bool | None = None, check: dict[str, Any] | None = None) -> None:
+def update_status(
+    participant: Participant,
+    *,
+    camera: bool | None = None,
+    microphone: bool | None = None,
+    check: dict[str, Any] | None = None,
+) -> None:
     """Store the live device status; device details only after consent (J5)."""
     participant = Participant.objects.select_for_update().get(pk=participant.pk)
     if not participant.consented_at:
@@ -73,8 +81,11 @@ def update_status(participant: Participant, *, camera: bool | None = None,
 @transaction.atomic
 def admit(participant: Participant, *, by) -> Participant:
     """The counselor lets the participant in; the call starts with the first admission."""
-    participant = Participant.objects.select_for_update().select_related(
-        "appointment__agency").get(pk=participant.pk)
+    participant = (
+        Participant.objects.select_for_update()
+        .select_related("appointment__agency")
+        .get(pk=participant.pk)
+    )
     appointment = participant.appointment
     _require_counselor(appointment, by)
     if appointment.call_ended_at or appointment.cancelled_at:
@@ -87,10 +98,17 @@ def admit(participant: Participant, *, by) -> Participant:
     participant.save()
     if not appointment.call_started_at:
         Appointment.objects.filter(pk=appointment.pk).update(call_started_at=now)
-    record("participant.admitted", agency=appointment.agency, actor=by, appointment=appointment,
-           participant=str(participant.public_id), role=participant.role)
-    publish(room_group(appointment.public_id), "room.admitted",
-            participant=str(participant.public_id))
+    record(
+        "participant.admitted",
+        agency=appointment.agency,
+        actor=by,
+        appointment=appointment,
+        participant=str(participant.public_id),
+        role=participant.role,
+    )
+    publish(
+        room_group(appointment.public_id), "room.admitted", participant=str(participant.public_id)
+    )
     announce(appointment)
     return participant
 
@@ -104,8 +122,12 @@ def confirm_identity(appointment: Appointment, *, by) -> Appointment:
         appointment.identity_checked_at = timezone.now()
         appointment.identity_checked_by = by
         appointment.save(update_fields=["identity_checked_at", "identity_checked_by"])
-        record("appointment.identity_checked", agency=appointment.agency, actor=by,
-               appointment=appointment)
+        record(
+            "appointment.identity_checked",
+            agency=appointment.agency,
+            actor=by,
+            appointment=appointment,
+        )
         announce(appointment)
     return appointment
 
@@ -113,16 +135,26 @@ def confirm_identity(appointment: Appointment, *, by) -> Appointment:
 @transaction.atomic
 def leave(participant: Participant) -> None:
     """The participant hung up. When nobody from outside is left, the consultation ends."""
-    participant = Participant.objects.select_for_update().select_related(
-        "appointment__agency").get(pk=participant.pk)
+    participant = (
+        Participant.objects.select_for_update()
+        .select_related("appointment__agency")
+        .get(pk=participant.pk)
+    )
     participant.presence = Presence.LEFT
     participant.left_at = timezone.now()
     participant.save()
     appointment = participant.appointment
-    record("participant.left", agency=appointment.agency, appointment=appointment,
-           participant=str(participant.public_id))
-    others = appointment.participants.exclude(pk=participant.pk).filter(
-        presence=Presence.IN_CALL).exists()
+    record(
+        "participant.left",
+        agency=appointment.agency,
+        appointment=appointment,
+        participant=str(participant.public_id),
+    )
+    others = (
+        appointment.participants.exclude(pk=participant.pk)
+        .filter(presence=Presence.IN_CALL)
+        .exists()
+    )
     if appointment.call_started_at and not others:
         _end(appointment, by=None, reason="participant_left")
     announce(appointment)
@@ -142,11 +174,18 @@ def end_call(appointment: Appointment, *, by) -> Appointment:
 def _end(appointment: Appointment, *, by, reason: str) -> None:
     now = timezone.now()
     Appointment.objects.filter(pk=appointment.pk).update(
-        call_ended_at=now, call_started_at=appointment.call_started_at or now)
+        call_ended_at=now, call_started_at=appointment.call_started_at or now
+    )
     appointment.participants.filter(presence__in=[Presence.WAITING, Presence.IN_CALL]).update(
-        presence=Presence.LEFT, left_at=now)
-    record("appointment.call_ended", agency=appointment.agency, actor=by, appointment=appointment,
-           reason=reason)
+        presence=Presence.LEFT, left_at=now
+    )
+    record(
+        "appointment.call_ended",
+        agency=appointment.agency,
+        actor=by,
+        appointment=appointment,
+        reason=reason,
+    )
     publish(room_group(appointment.public_id), "room.closed", reason="ended")
 
 

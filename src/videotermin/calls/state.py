@@ -26,7 +26,7 @@ class Member:
 
 
 def find_member(appointment_id: str, user, session) -> Member | None:
-    """The counselor of the appointment's agency, or a participant whose link opened this session."""
+    """The counselor of the appointment's agency, or a participant whose link opened the session."""
     appointment = (
         Appointment.objects.select_related("agency", "counselor")
         .filter(public_id=appointment_id)

@@ -45,3 +45,6 @@ class ConsentDecision(models.Model):
     class Meta:
         verbose_name = _("consent decision")
         verbose_name_plural = _("consent decisions")
+
+    def __str__(self) -> str:
+        return f"{self.participant}: {'accepted' if self.accepted else 'declined'} {self.text}"

@@ -19,8 +19,11 @@ def current_text(agency, language: str) -> ConsentText:
     for candidate in (language, *FALLBACK_LANGUAGES):
         # An agency's own text wins over the default one; within each, the highest version.
         for owner in (agency, None):
-            text = ConsentText.objects.filter(agency=owner, language=candidate).order_by(
-                "-version").first()
+            text = (
+                ConsentText.objects.filter(agency=owner, language=candidate)
+                .order_by("-version")
+                .first()
+            )
             if text is not None:
                 return text
     raise ConsentText.DoesNotExist("No consent text is configured.")
@@ -55,8 +58,13 @@ def decide(participant: Participant, text: ConsentText, *, accepted: bool) -> Co
         participant.browser = participant.operating_system = ""
     participant.save()
     appointment = participant.appointment
-    record("consent.accepted" if accepted else "consent.declined", agency=appointment.agency,
-           appointment=appointment, version=text.version, language=text.language)
+    record(
+        "consent.accepted" if accepted else "consent.declined",
+        agency=appointment.agency,
+        appointment=appointment,
+        version=text.version,
+        language=text.language,
+    )
     announce(appointment)
     return decision
 
@@ -67,6 +75,8 @@ def load_default_texts(apps=None) -> None:
     for path in sorted(TEXTS_DIR.glob("*.txt")):
         title, _, body = path.read_text(encoding="utf-8").partition("\n\n")
         model.objects.get_or_create(
-            agency=None, language=path.stem, version=1,
+            agency=None,
+            language=path.stem,
+            version=1,
             defaults={"title": title.strip(), "body": body.strip()},
         )

@@ -8,8 +8,10 @@ def database_from_url(url: str, base_dir: Path) -> dict:
     """Return a Django database configuration for a sqlite:/// or postgres:// address."""
     parts = urlsplit(url)
     if parts.scheme == "sqlite":
-        path = unquote(parts.path.lstrip("/")) if parts.netloc == "" else parts.netloc + parts.path
-        name = Path(path) if Path(path).is_absolute() else base_dir / path
+        # sqlite:///var/db.sqlite3 is relative to the project, sqlite:////srv/db.sqlite3 absolute.
+        path = unquote(parts.netloc + parts.path)
+        relative = path[1:] if path.startswith("/") and not path.startswith("//") else None
+        name = base_dir / relative if relative is not None else Path("/" + path.lstrip("/"))
         return {
             "ENGINE": "django.db.backends.sqlite3",
             "NAME": name,

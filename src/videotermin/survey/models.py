@@ -30,3 +30,6 @@ class SurveyResponse(models.Model):
     class Meta:
         verbose_name = _("survey response")
         verbose_name_plural = _("survey responses")
+
+    def __str__(self) -> str:
+        return f"{self.agency} {self.day}"

@@ -1,0 +1,53 @@
+"""Consent texts are versioned per agency and language; decisions are recorded."""
+
+from videotermin.consent import services
+from videotermin.consent.models import ConsentDecision, ConsentText
+
+
+def test_the_default_german_text_is_the_ba_consent_text(agency):
+    text = services.current_text(agency, "de")
+    assert text.agency is None
+    assert "14 Tagen automatisch gelöscht" in text.body
+
+
+def test_an_english_text_exists(agency):
+    assert "deleted automatically after 14 days" in services.current_text(agency, "en").body
+
+
+def test_an_agencys_newer_own_version_wins(agency):
+    ConsentText.objects.create(agency=agency, language="de", version=2, title="Neu", body="Text")
+    assert services.current_text(agency, "de").version == 2
+
+
+def test_an_agency_never_sees_another_agencys_text(agency, other_agency):
+    ConsentText.objects.create(agency=other_agency, language="de", version=9, title="X", body="Y")
+    assert services.current_text(agency, "de").agency is None
+
+
+def test_an_unknown_language_falls_back_to_english(agency):
+    assert services.current_text(agency, "xx").language == "en"
+
+
+def test_agreeing_records_version_and_time(citizen, agency):
+    text = services.current_text(agency, "de")
+    services.decide(citizen, text, accepted=True)
+    decision = ConsentDecision.objects.get(participant=citizen)
+    assert decision.accepted and decision.text.version == text.version
+    citizen.refresh_from_db()
+    assert citizen.consented_at is not None
+
+
+def test_declining_deletes_stored_device_data(citizen, agency):
+    text = services.current_text(agency, "de")
+    services.decide(citizen, text, accepted=True)
+    citizen.check_result, citizen.browser = "green", "Firefox 130"
+    citizen.save()
+    services.decide(citizen, text, accepted=False)
+    citizen.refresh_from_db()
+    assert citizen.consented_at is None
+    assert (citizen.check_result, citizen.browser) == ("", "")
+
+
+def test_paragraphs_keep_bullet_lists_together(agency):
+    blocks = services.paragraphs(services.current_text(agency, "de"))
+    assert any("items" in block and len(block["items"]) == 5 for block in blocks)

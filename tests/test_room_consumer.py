@@ -1,0 +1,228 @@
+"""The room's WebSocket: who gets in, what bad messages get back, and what a citizen may do."""
+
+import json
+
+import pytest
+from asgiref.sync import async_to_sync
+from asgiref.testing import ApplicationCommunicator
+from channels.db import database_sync_to_async
+from channels.routing import URLRouter
+from django.contrib.auth.models import AnonymousUser
+
+from videotermin.appointments.models import Participant
+from videotermin.asgi import websocket_urlpatterns
+from videotermin.calls.state import SESSION_KEY
+from videotermin.consent import services as consent
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+application = URLRouter(websocket_urlpatterns)
+
+
+class WebsocketCommunicator(ApplicationCommunicator):
+    """channels.testing's WebSocket shortcuts; that package cannot be imported without daphne."""
+
+    def __init__(self, app, path: str) -> None:
+        super().__init__(
+            app,
+            {
+                "type": "websocket",
+                "path": path,
+                "query_string": b"",
+                "headers": [],
+                "subprotocols": [],
+            },
+        )
+
+    async def connect(self, timeout: float = 2):
+        await self.send_input({"type": "websocket.connect"})
+        response = await self.receive_output(timeout)
+        if response["type"] == "websocket.close":
+            return False, response.get("code")
+        return True, None
+
+    async def send_to(self, text_data: str) -> None:
+        await self.send_input({"type": "websocket.receive", "text": text_data})
+
+    async def send_json_to(self, data) -> None:
+        await self.send_to(json.dumps(data))
+
+    async def receive_json_from(self, timeout: float = 2):
+        response = await self.receive_output(timeout)
+        assert response["type"] == "websocket.send", response
+        return json.loads(response["text"])
+
+    async def disconnect(self, code: int = 1000, timeout: float = 2) -> None:
+        await self.send_input({"type": "websocket.disconnect", "code": code})
+        await self.wait(timeout)
+
+
+@pytest.fixture
+def consenting_citizen(citizen, agency):
+    consent.load_default_texts()  # transactional tests flush the texts the migration published
+    consent.decide(citizen, consent.current_text(agency, "de"), accepted=True)
+    return citizen
+
+
+def socket(appointment, *, user=None, participants=()) -> WebsocketCommunicator:
+    communicator = WebsocketCommunicator(application, f"/ws/room/{appointment.public_id}/")
+    communicator.scope["user"] = user or AnonymousUser()
+    communicator.scope["session"] = {SESSION_KEY: [str(p.public_id) for p in participants]}
+    return communicator
+
+
+async def enter(communicator) -> dict:
+    """Connect and return the welcome; the first room state is read too."""
+    connected, code = await communicator.connect()
+    assert connected, code
+    welcome = await communicator.receive_json_from()
+    assert welcome["type"] == "welcome"
+    assert (await communicator.receive_json_from())["type"] == "room"
+    return welcome
+
+
+async def next_of(communicator, kind: str, timeout: float = 2) -> dict:
+    """The next message of this type; room updates in between are skipped."""
+    while True:
+        message = await communicator.receive_json_from(timeout=timeout)
+        if message["type"] == kind:
+            return message
+
+
+def run(scenario):
+    async_to_sync(scenario)()
+
+
+def as_row(participant) -> tuple:
+    p = Participant.objects.get(pk=participant.pk)
+    return p.presence, p.admitted_at, p.camera_on, p.microphone_on, p.check_result
+
+
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [
+        ("{not json", "invalid"),
+        (json.dumps({"v": 1, "type": "status", "camera": True, "pad": "x" * 70_000}), "too_large"),
+        (json.dumps({"v": 1, "type": "dance"}), "unknown_type"),
+        (json.dumps({"v": 2, "type": "status", "camera": True}), "unsupported_version"),
+        (json.dumps({"v": 1, "type": "status", "camera": "yes"}), "invalid"),
+    ],
+)
+def test_a_bad_message_gets_an_error_reply_and_changes_nothing(
+    consenting_citizen, appointment, text, code
+):
+    async def scenario():
+        communicator = socket(appointment, participants=[consenting_citizen])
+        await enter(communicator)
+        before = await database_row()
+        await communicator.send_to(text_data=text)
+        error = await next_of(communicator, "error")
+        assert error["code"] == code
+        assert error["message"]
+        assert await database_row() == before
+        await communicator.disconnect()
+
+    database_row = database_sync_to_async(lambda: as_row(consenting_citizen))
+    run(scenario)
+
+
+def test_a_citizen_cannot_admit(consenting_citizen, appointment):
+    async def scenario():
+        communicator = socket(appointment, participants=[consenting_citizen])
+        await enter(communicator)
+        await communicator.send_json_to(
+            {"v": 1, "type": "admit", "participant": str(consenting_citizen.public_id)}
+        )
+        error = await next_of(communicator, "error")
+        assert (error["code"], error["ref"]) == ("not_allowed", "admit")
+        await communicator.disconnect()
+
+    run(scenario)
+    assert Participant.objects.get(pk=consenting_citizen.pk).admitted_at is None
+
+
+def test_a_citizen_cannot_signal_before_admission(consenting_citizen, appointment, counselor):
+    async def scenario():
+        staff = socket(appointment, user=counselor)
+        counselor_session = (await enter(staff))["session"]
+        citizen = socket(appointment, participants=[consenting_citizen])
+        await enter(citizen)
+        await citizen.send_json_to(
+            {
+                "v": 1,
+                "type": "signal",
+                "to": counselor_session,
+                "description": {"type": "offer", "sdp": "v=0"},
+            }
+        )
+        error = await next_of(citizen, "error")
+        assert (error["code"], error["ref"]) == ("not_allowed", "signal")
+        while not await staff.receive_nothing(timeout=0.2):
+            assert (await staff.receive_json_from())["type"] != "signal"
+        await citizen.disconnect()
+        await staff.disconnect()
+
+    run(scenario)
+
+
+def test_a_session_that_did_not_open_the_link_is_refused(consenting_citizen, appointment):
+    async def scenario():
+        communicator = socket(appointment)
+        connected, code = await communicator.connect()
+        assert (connected, code) == (False, 4403)
+
+    run(scenario)
+
+
+def test_a_counselor_of_another_agency_is_refused(appointment, outsider):
+    async def scenario():
+        communicator = socket(appointment, user=outsider)
+        connected, code = await communicator.connect()
+        assert (connected, code) == (False, 4403)
+
+    run(scenario)
+
+
+def test_admission_reaches_the_citizen_and_signals_then_pass(
+    consenting_citizen, appointment, counselor
+):
+    async def scenario():
+        staff = socket(appointment, user=counselor)
+        counselor_session = (await enter(staff))["session"]
+        citizen = socket(appointment, participants=[consenting_citizen])
+        citizen_session = (await enter(citizen))["session"]
+
+        await staff.send_json_to(
+            {"v": 1, "type": "admit", "participant": str(consenting_citizen.public_id)}
+        )
+        assert (await next_of(citizen, "admitted"))["v"] == 1
+        room = await next_of(staff, "room")
+        while room["participants"][0]["session"] is None:
+            room = await next_of(staff, "room")
+        assert room["participants"][0]["session"] == citizen_session
+
+        await staff.send_json_to(
+            {
+                "v": 1,
+                "type": "signal",
+                "to": citizen_session,
+                "description": {"type": "offer", "sdp": "v=0"},
+            }
+        )
+        signal = await next_of(citizen, "signal")
+        assert signal["from"] == counselor_session
+        assert signal["description"] == {"type": "offer", "sdp": "v=0"}
+        await citizen.send_json_to(
+            {
+                "v": 1,
+                "type": "signal",
+                "to": counselor_session,
+                "candidate": {"candidate": "", "sdpMid": "0"},
+            }
+        )
+        assert (await next_of(staff, "signal"))["candidate"]["sdpMid"] == "0"
+        await citizen.disconnect()
+        await staff.disconnect()
+
+    run(scenario)
+    assert Participant.objects.get(pk=consenting_citizen.pk).admitted_at is not None
