@@ -14,8 +14,11 @@ class DayConsumer(AsyncJsonWebsocketConsumer):
 
     async def connect(self) -> None:
         user = self.scope.get("user")
-        staff = await database_sync_to_async(lambda: getattr(user, "staff", None))() if (
-            user is not None and user.is_authenticated) else None
+        staff = (
+            await database_sync_to_async(lambda: getattr(user, "staff", None))()
+            if (user is not None and user.is_authenticated)
+            else None
+        )
         if staff is None:
             await self.close(code=4403)
             return

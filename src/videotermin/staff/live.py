@@ -29,7 +29,8 @@ def describe(public_id: str, user) -> dict[str, Any] | None:
             "name": appointment.citizen_name,
             "presence": citizen.presence if citizen else None,
             "waitingSince": citizen.waiting_since.isoformat()
-            if citizen and citizen.waiting_since else None,
+            if citizen and citizen.waiting_since
+            else None,
             "check": citizen.check_result if citizen else "",
             "browser": citizen.browser if citizen else "",
             "os": citizen.operating_system if citizen else "",

@@ -1,4 +1,16 @@
+from django.contrib.auth import views as auth_views
 from django.urls import path
 
+from videotermin.staff import views
+
 app_name = "staff"
-urlpatterns: list = []
+urlpatterns = [
+    path("", views.day, name="day"),
+    path("login/", views.LoginView.as_view(), name="login"),
+    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("appointments/new/", views.create, name="create"),
+    path("appointments/<uuid:public_id>/edit/", views.edit, name="edit"),
+    path("appointments/<uuid:public_id>/cancel/", views.cancel, name="cancel"),
+    path("appointments/<uuid:public_id>/resend/", views.resend, name="resend"),
+    path("appointments/<uuid:public_id>/room/", views.room, name="room"),
+]

@@ -1,0 +1,73 @@
+"""Set up a demo agency, a counselor and an appointment starting in three minutes."""
+
+import secrets
+from datetime import timedelta
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.management.base import BaseCommand
+from django.urls import reverse
+from django.utils import timezone
+
+from videotermin.agencies.models import Agency, Location, StaffMember
+from videotermin.appointments import emails
+from videotermin.appointments.models import Appointment
+from videotermin.appointments.services import create_appointment
+
+USERNAME = "berater"
+CITIZEN_EMAIL = "erika@example.org"
+
+
+class Command(BaseCommand):
+    help = "Create (or reuse) a demo agency and counselor, book an appointment in 3 minutes."
+
+    def handle(self, *args, **options) -> None:
+        agency, _ = Agency.objects.get_or_create(
+            slug="demo",
+            defaults={
+                "name": "Agentur für Arbeit Musterstadt",
+                "support_phone": "0800 4 555500",
+                "support_email": "support@musterstadt.example",
+                "support_hours": "Mo–Fr 8–18 Uhr",
+                "alternatives": "Telefon 0800 4 555500 oder persönlich in der Hauptstraße 1, "
+                "Musterstadt (Mo–Fr 8–12 Uhr).",
+            },
+        )
+        location, _ = Location.objects.get_or_create(
+            agency=agency, name="Musterstadt Mitte", defaults={"address": "Hauptstraße 1"}
+        )
+        user, _ = get_user_model().objects.get_or_create(
+            username=USERNAME, defaults={"first_name": "Bea", "last_name": "Berater"}
+        )
+        # A fresh password each run, so whoever ran the demo last always knows it.
+        password = secrets.token_urlsafe(12)
+        user.set_password(password)
+        user.is_active = True
+        user.save()
+        StaffMember.objects.update_or_create(
+            user=user, defaults={"agency": agency, "location": location}
+        )
+        # Earlier runs' appointments would only clutter the day view; one fresh one is enough.
+        Appointment.objects.filter(agency=agency, citizen_email=CITIZEN_EMAIL).delete()
+        booking = create_appointment(
+            counselor=user,
+            location=location,
+            starts_at=timezone.now() + timedelta(minutes=3),
+            citizen_name="Erika Mustermann",
+            citizen_email=CITIZEN_EMAIL,
+            language="de",
+        )
+
+        out = self.stdout
+        out.write(self.style.SUCCESS("Demo ready."))
+        out.write("")
+        out.write("Counselor (staff workspace)")
+        out.write(f"  sign in:   {settings.SITE_URL}{reverse('staff:login')}")
+        out.write(f"  username:  {USERNAME}")
+        out.write(f"  password:  {password}")
+        out.write("")
+        out.write("Citizen Erika Mustermann (appointment starts in 3 minutes)")
+        out.write(f"  personal link: {emails.personal_link(booking.token)}")
+        if settings.EMAIL_BACKEND.endswith("filebased.EmailBackend"):
+            out.write("")
+            out.write(f"E-mails are written to: {settings.EMAIL_FILE_PATH}")
