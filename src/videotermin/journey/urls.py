@@ -1,4 +1,15 @@
 from django.urls import path
 
+from videotermin.journey import views
+
 app_name = "journey"
-urlpatterns: list = []
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("j/<str:token>/", views.link, name="link"),
+    path("a/<uuid:participant>/", views.start, name="start"),
+    path("a/<uuid:participant>/consent/", views.consent_view, name="consent"),
+    path("a/<uuid:participant>/declined/", views.declined, name="declined"),
+    path("a/<uuid:participant>/check/", views.check, name="check"),
+    path("a/<uuid:participant>/check/result/", views.check_result, name="check_result"),
+    path("a/<uuid:participant>/room/", views.room, name="room"),
+]

@@ -1,0 +1,234 @@
+"""The citizen's way from the personal link to the waiting room: start, consent, check, room."""
+
+import json
+from collections.abc import Callable
+from datetime import tzinfo
+from functools import wraps
+from math import ceil
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from django.contrib import messages
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import redirect, render
+from django.urls import NoReverseMatch, reverse
+from django.utils import timezone
+from django.utils.translation import get_language
+from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET, require_POST
+from pydantic import ValidationError
+
+from videotermin.appointments.models import Appointment, Participant
+from videotermin.appointments.services import LinkError, NotAllowed, can_enter, resolve_link
+from videotermin.calls import services as calls
+from videotermin.calls.protocol import Check
+from videotermin.consent import services as consent
+from videotermin.journey.access import activate_language, find_participant, remember
+
+# Tokens are 32 characters; anything much longer is not ours and is not worth hashing.
+MAX_TOKEN_LENGTH = 128
+MAX_CHECK_BYTES = 8 * 1024
+
+
+@require_GET
+def home(request: HttpRequest) -> HttpResponse:
+    try:
+        staff_login = reverse("staff:login")
+    except NoReverseMatch:  # the staff workspace is not wired up in every deployment
+        staff_login = None
+    return render(request, "journey/home.html", {"staff_login": staff_login})
+
+
+@never_cache
+@require_GET
+def link(request: HttpRequest, token: str) -> HttpResponse:
+    """Open a personal link: remember the participant, then drop the token from the address."""
+    response = _open_link(request, token)
+    # The address holds the secret: no page reached from here may learn it, not even our own.
+    response.headers["Referrer-Policy"] = "no-referrer"
+    return response
+
+
+def _open_link(request: HttpRequest, token: str) -> HttpResponse:
+    try:
+        if len(token) > MAX_TOKEN_LENGTH:
+            raise LinkError(LinkError.UNKNOWN)
+        participant = resolve_link(token)
+    except LinkError as error:
+        if error.appointment is not None:
+            activate_language(request, error.appointment.language)
+        return link_error(request, error.reason, error.appointment)
+    remember(request, participant)
+    return redirect("journey:start", participant=participant.public_id)
+
+
+def link_error(request: HttpRequest, reason: str, appointment: Appointment | None) -> HttpResponse:
+    status = 404 if reason == LinkError.UNKNOWN else 410
+    context = {
+        "reason": reason,
+        "appointment": appointment,
+        "agency": appointment.agency if appointment else None,
+    }
+    return render(request, "journey/link_error.html", context, status=status)
+
+
+def participant_page(view: Callable) -> Callable:
+    """Let only the browser that opened the participant's link in, speaking their language."""
+
+    @wraps(view)
+    def wrapper(request: HttpRequest, participant, *args, **kwargs) -> HttpResponse:
+        found = find_participant(request, participant)
+        if found is None:
+            return render(request, "journey/forbidden.html", status=403)
+        activate_language(request, found.language)
+        appointment = found.appointment
+        if appointment.cancelled_at:
+            return link_error(request, LinkError.CANCELLED, appointment)
+        if appointment.call_ended_at or not appointment.links_valid():
+            return link_error(request, LinkError.EXPIRED, appointment)
+        return view(request, found, *args, **kwargs)
+
+    return never_cache(wrapper)
+
+
+def _appointment_context(participant: Participant) -> dict:
+    appointment = participant.appointment
+    counselor = appointment.counselor
+    return {
+        "participant": participant,
+        "appointment": appointment,
+        "agency": appointment.agency,
+        "counselor_name": counselor.get_full_name() or "",
+        "time_zone": _zone(appointment.agency.time_zone),
+    }
+
+
+def _render_start(request: HttpRequest, participant: Participant, status: int = 200):
+    text = consent.current_text(participant.appointment.agency, get_language())
+    context = _appointment_context(participant) | {
+        "text": text,
+        "paragraphs": consent.paragraphs(text),
+        "consented": participant.consented_at is not None,
+    }
+    return render(request, "journey/start.html", context, status=status)
+
+
+@require_GET
+@participant_page
+def start(request: HttpRequest, participant: Participant) -> HttpResponse:
+    """J4 and J5: the appointment, the language switch and the consent text."""
+    return _render_start(request, participant)
+
+
+@require_POST
+@participant_page
+def consent_view(request: HttpRequest, participant: Participant) -> HttpResponse:
+    """Record "I agree" or "I do not agree" for the text version the citizen has read."""
+    text = consent.current_text(participant.appointment.agency, get_language())
+    decision = request.POST.get("decision")
+    if request.POST.get("text") != str(text.pk) or decision not in ("accept", "decline"):
+        # The text changed (new version, other language) since the page was shown: read again.
+        messages.warning(
+            request, _("The consent text has changed. Please read it again and then decide.")
+        )
+        return _render_start(request, participant)
+    accepted = decision == "accept"
+    consent.decide(participant, text, accepted=accepted)
+    if accepted:
+        return redirect("journey:check", participant=participant.public_id)
+    return redirect("journey:declined", participant=participant.public_id)
+
+
+@require_GET
+@participant_page
+def declined(request: HttpRequest, participant: Participant) -> HttpResponse:
+    return render(request, "journey/declined.html", _appointment_context(participant))
+
+
+def _entry_context(participant: Participant) -> dict:
+    appointment = participant.appointment
+    now = timezone.now()
+    seconds = max(0, ceil((appointment.entry_opens_at - now).total_seconds()))
+    return {
+        "room_open": can_enter(appointment, now),
+        "seconds_until_entry": seconds,
+    }
+
+
+@require_GET
+@participant_page
+def check(request: HttpRequest, participant: Participant) -> HttpResponse:
+    """J6 and J7: the automatic device check, and the way into the room (J8)."""
+    if not participant.consented_at:
+        return redirect("journey:start", participant=participant.public_id)
+    context = _appointment_context(participant) | _entry_context(participant)
+    return render(request, "journey/check.html", context)
+
+
+def _json_error(message: str, status: int = 400) -> JsonResponse:
+    return JsonResponse({"error": message}, status=status)
+
+
+@require_POST
+@participant_page
+def check_result(request: HttpRequest, participant: Participant) -> JsonResponse:
+    """Store the result of the device check (with consent only); strict about the input."""
+    if len(request.body) > MAX_CHECK_BYTES:
+        return _json_error(_("The check result is too large."))
+    try:
+        payload = json.loads(request.body)
+        result = Check.model_validate(payload)
+    except (ValueError, ValidationError):
+        return _json_error(_("The check result could not be read."))
+    camera = result.details.get("camera")
+    microphone = result.details.get("microphone")
+    try:
+        calls.update_status(
+            participant,
+            check=result.model_dump(),
+            camera=camera if isinstance(camera, bool) else None,
+            microphone=microphone if isinstance(microphone, bool) else None,
+        )
+    except NotAllowed as error:
+        return _json_error(str(error), status=403)
+    return JsonResponse({"result": result.result})
+
+
+@require_GET
+@participant_page
+def room(request: HttpRequest, participant: Participant) -> HttpResponse:
+    """J8 and J9: the waiting room and the call, once it is open; never before."""
+    if not participant.consented_at:
+        return redirect("journey:start", participant=participant.public_id)
+    appointment = participant.appointment
+    if not can_enter(appointment):
+        opens = timezone.localtime(
+            appointment.entry_opens_at, timezone=_zone(appointment.agency.time_zone)
+        )
+        messages.info(
+            request,
+            _(
+                "The consultation room opens at %(time)s. Please wait until "
+                "then; the button becomes active by itself."
+            )
+            % {"time": opens.strftime("%H:%M")},
+        )
+        return redirect("journey:check", participant=participant.public_id)
+    return render(
+        request,
+        "calls/citizen_room.html",
+        {
+            "participant": participant,
+            "appointment": appointment,
+            "ws_path": f"/ws/room/{appointment.public_id}/",
+            "survey_url": reverse("survey:start", args=[participant.public_id]),
+            "check_url": reverse("journey:check", args=[participant.public_id]),
+        },
+    )
+
+
+def _zone(name: str) -> tzinfo:
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return timezone.get_default_timezone()

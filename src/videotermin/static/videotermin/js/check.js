@@ -1,0 +1,260 @@
+// The device check page (J6, J7, J8): runs the check on load, shows it, reports it, counts down.
+import { browserInfo, getMedia, micLevel, playTestTone, verdict } from "./devices.js";
+
+/** @typedef {import("./devices.js").CheckResults} CheckResults */
+
+const SPEECH_LEVEL = 0.08;
+const LISTEN_MS = 6000;
+
+const root = document.getElementById("check");
+
+/** Translated strings rendered by the server into a hidden list. */
+const strings = Object.fromEntries(
+  Array.from(document.querySelectorAll("#check-strings [data-key]"), (item) => [
+    /** @type {HTMLElement} */ (item).dataset.key, (item.textContent || "").trim(),
+  ]),
+);
+
+/**
+ * @param {string} key
+ * @param {Record<string, string|number>} [values]
+ */
+function t(key, values = {}) {
+  return (strings[key] ?? key).replace(/\{(\w+)\}/g, (whole, name) => String(values[name] ?? whole));
+}
+
+/** @param {string} id */
+function byId(id) {
+  return /** @type {HTMLElement} */ (document.getElementById(id));
+}
+
+/** @param {string} id @param {string} text */
+function say(id, text) {
+  const element = byId(id);
+  if (element) element.textContent = text;
+}
+
+/** @type {CheckResults|null} */
+let results = null;
+/** @type {MediaStream|null} */
+let stream = null;
+let stopLevel = () => {};
+let listenTimer = 0;
+let lastReport = "";
+
+function stopMedia() {
+  stopLevel();
+  stopLevel = () => {};
+  clearTimeout(listenTimer);
+  if (stream) stream.getTracks().forEach((track) => track.stop());
+  stream = null;
+}
+
+/** @param {import("./devices.js").MediaErrorKind|null} kind */
+function deviceProblem(kind) {
+  return kind ? t(kind) : "";
+}
+
+async function run() {
+  stopMedia();
+  byId("result").hidden = true;
+  byId("device-help").hidden = true;
+  say("check-status", t("status-browser"));
+  const browser = browserInfo();
+  const names = { browser: `${browser.name} ${browser.version || ""}`.trim(), os: browser.os };
+  say("browser-state", t(!browser.supported ? "browser-bad" : browser.current ? "browser-ok" : "browser-old", names));
+
+  say("check-status", t("status-media"));
+  let { stream: media, error } = await getMedia({ video: true, audio: true });
+  /** @type {import("./devices.js").MediaErrorKind|null} */
+  let cameraError = null;
+  /** @type {import("./devices.js").MediaErrorKind|null} */
+  let microphoneError = null;
+  if (!media && error) {
+    if (error.kind === "missing" || error.kind === "in-use") {
+      // One of the two may work alone: ask for each to tell which one fails.
+      const audio = await getMedia({ audio: true });
+      const video = await getMedia({ video: true });
+      microphoneError = audio.error ? audio.error.kind : null;
+      cameraError = video.error ? video.error.kind : null;
+      const tracks = [...(audio.stream?.getTracks() ?? []), ...(video.stream?.getTracks() ?? [])];
+      media = tracks.length ? new MediaStream(tracks) : null;
+    } else {
+      // Denied, insecure or unsupported: asking again would only repeat the browser's question.
+      cameraError = microphoneError = error.kind;
+    }
+  }
+  stream = media;
+  const hasVideo = !!stream && stream.getVideoTracks().length > 0;
+  const hasAudio = !!stream && stream.getAudioTracks().length > 0;
+  const preview = /** @type {HTMLVideoElement} */ (byId("preview"));
+  preview.srcObject = hasVideo ? stream : null;
+  say("camera-state", hasVideo ? t("ok-camera") : deviceProblem(cameraError || "missing"));
+  say("microphone-state", hasAudio ? t("mic-silent") : deviceProblem(microphoneError || "missing"));
+
+  results = {
+    browser, camera: hasVideo, microphone: hasAudio, micSignal: hasAudio ? null : false,
+    speaker: results ? results.speaker : null, cameraError, microphoneError,
+  };
+  if (!hasAudio || !stream) {
+    finish();
+    return;
+  }
+  say("check-status", t("status-mic"));
+  const meter = /** @type {HTMLMeterElement} */ (byId("mic-meter"));
+  stopLevel = micLevel(stream, (level) => {
+    const percent = Math.round(level * 100);
+    meter.value = percent;
+    meter.textContent = `${percent} %`;
+    if (level >= SPEECH_LEVEL && results && results.micSignal !== true) {
+      results.micSignal = true;
+      say("microphone-state", t("ok-microphone"));
+      clearTimeout(listenTimer);
+      finish();
+    }
+  });
+  listenTimer = window.setTimeout(() => {
+    if (results && results.micSignal === null) {
+      results.micSignal = false;
+      finish();
+    }
+  }, LISTEN_MS);
+}
+
+/** Which help to show when access is blocked: the steps for this browser, and the system's. */
+function helpFor(/** @type {string} */ name, /** @type {string} */ os) {
+  if (os === "iOS" || name === "Safari") return "safari";
+  if (name === "Firefox") return "firefox";
+  if (name === "Edge") return "edge";
+  return "chrome";
+}
+
+function finish() {
+  if (!results) return;
+  const { result, remedies } = verdict(results);
+  byId("result").hidden = false;
+  byId("result-light").className = `light ${result}`;
+  say("result-text", t(result));
+  document.querySelectorAll("#remedies [data-remedy]").forEach((item) => {
+    const element = /** @type {HTMLElement} */ (item);
+    element.hidden = !remedies.includes(element.dataset.remedy || "");
+  });
+  const blocked = remedies.some((code) => code.endsWith("-denied"));
+  const help = byId("device-help");
+  help.hidden = !blocked;
+  if (blocked) {
+    const browser = helpFor(results.browser.name, results.browser.os);
+    help.querySelectorAll("[data-browser]").forEach((block) => {
+      const element = /** @type {HTMLElement} */ (block);
+      element.hidden = element.dataset.browser !== browser && element.dataset.browser !== "system";
+    });
+  }
+  say("check-status", t("status-done"));
+  report(result);
+}
+
+/** Tell the server (and so the counselor) the result; only when it changed. */
+async function report(/** @type {string} */ result) {
+  if (!results || !root) return;
+  const { browser } = results;
+  const body = JSON.stringify({
+    result,
+    details: {
+      camera: results.camera,
+      microphone: results.microphone,
+      micSignal: results.micSignal,
+      speaker: results.speaker,
+      browser: `${browser.name} ${browser.version || ""}`.trim().slice(0, 100),
+      os: browser.os.slice(0, 100),
+      supported: browser.supported,
+      current: browser.current,
+      cameraError: results.cameraError,
+      microphoneError: results.microphoneError,
+    },
+  });
+  if (body === lastReport) return;
+  lastReport = body;
+  const token = /** @type {HTMLInputElement|null} */ (root.querySelector("input[name=csrfmiddlewaretoken]"));
+  try {
+    const response = await fetch(root.dataset.resultUrl || "", {
+      method: "POST",
+      credentials: "same-origin",
+      headers: { "Content-Type": "application/json", "X-CSRFToken": token ? token.value : "" },
+      body,
+    });
+    if (!response.ok) throw new Error(String(response.status));
+  } catch {
+    lastReport = "";
+    say("check-status", t("status-save-failed"));
+  }
+}
+
+async function testTone() {
+  say("speaker-state", t("tone-playing"));
+  try {
+    await playTestTone();
+  } catch {
+    // Without Web Audio the citizen can still tell us they heard nothing.
+  }
+  say("speaker-state", "");
+  byId("speaker-question").hidden = false;
+  byId("heard-yes").focus();
+}
+
+/** @param {boolean} heard */
+function answerTone(heard) {
+  byId("speaker-question").hidden = true;
+  say("speaker-state", t(heard ? "speaker-ok" : "speaker-bad"));
+  if (results) {
+    results.speaker = heard;
+    finish();
+  }
+}
+
+/** @param {number} seconds */
+function clock(seconds) {
+  const h = Math.floor(seconds / 3600);
+  const m = Math.floor((seconds % 3600) / 60);
+  const s = seconds % 60;
+  const pad = (/** @type {number} */ n) => String(n).padStart(2, "0");
+  return h ? `${h}:${pad(m)}:${pad(s)}` : `${m}:${pad(s)}`;
+}
+
+/** Count down to the opening of the room, measured from the server's figure, not the local clock. */
+function countdown() {
+  const waiting = document.getElementById("enter-wait");
+  if (!waiting || !root) return;
+  const target = performance.now() + Number(root.dataset.secondsUntilEntry || 0) * 1000;
+  let announced = -1;
+  const tick = () => {
+    const remaining = Math.max(0, Math.ceil((target - performance.now()) / 1000));
+    if (remaining === 0) {
+      clearInterval(timer);
+      waiting.hidden = true;
+      byId("enter-link").hidden = false;
+      say("countdown", "");
+      say("countdown-status", t("room-open"));
+      return;
+    }
+    say("countdown", t("countdown", { time: clock(remaining) }));
+    // Screen readers hear the minutes now and then, not every second.
+    const minutes = Math.ceil(remaining / 60);
+    if (minutes !== announced && (minutes <= 5 || minutes % 10 === 0)) {
+      if (announced !== -1) say("countdown-status", t("countdown-minutes", { minutes }));
+      announced = minutes;
+    }
+  };
+  const timer = window.setInterval(tick, 1000);
+  tick();
+}
+
+if (root) {
+  byId("tone").addEventListener("click", testTone);
+  byId("heard-yes").addEventListener("click", () => answerTone(true));
+  byId("heard-no").addEventListener("click", () => answerTone(false));
+  byId("retry").addEventListener("click", run);
+  // The room asks for the devices itself; the check releases them when the page goes.
+  window.addEventListener("pagehide", stopMedia);
+  countdown();
+  run();
+}

@@ -1,0 +1,50 @@
+"""The voluntary, anonymous survey after the consultation (J13)."""
+
+from datetime import date
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_http_methods
+
+from videotermin.journey.access import activate_language, find_participant
+from videotermin.survey.forms import SurveyForm
+from videotermin.survey.models import SurveyResponse
+
+# Public ids of participants whose survey this browser has answered or skipped.
+DONE_KEY = "videotermin.survey_done"
+
+
+def _today(agency) -> date:
+    try:
+        zone = ZoneInfo(agency.time_zone)
+    except (ZoneInfoNotFoundError, ValueError):
+        zone = timezone.get_default_timezone()
+    return timezone.localdate(timezone=zone)
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+def start(request: HttpRequest, participant) -> HttpResponse:
+    """Ask the three questions; the answer keeps only the agency and the day."""
+    # The link itself has expired by now; the session that used it is what counts.
+    found = find_participant(request, participant)
+    if found is None:
+        return render(request, "survey/unavailable.html", status=403)
+    activate_language(request, found.language)
+    agency = found.appointment.agency
+    done = request.session.get(DONE_KEY, [])
+    if str(found.public_id) in done:
+        return render(request, "survey/thanks.html", {"agency": agency, "again": True})
+    form = SurveyForm(request.POST if request.method == "POST" else None)
+    if request.method == "POST" and form.is_valid():
+        SurveyResponse.objects.create(agency=agency, day=_today(agency), **form.cleaned_data)
+        request.session[DONE_KEY] = [*done, str(found.public_id)]
+        return redirect("survey:thanks")
+    return render(request, "survey/start.html", {"form": form, "agency": agency})
+
+
+def thanks(request: HttpRequest) -> HttpResponse:
+    return render(request, "survey/thanks.html", {})

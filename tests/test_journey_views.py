@@ -1,0 +1,287 @@
+"""The citizen's way from the personal link to the waiting room (J3-J8)."""
+
+import json
+from datetime import timedelta
+
+import pytest
+from django.template import TemplateDoesNotExist
+from django.template.loader import get_template
+from django.urls import reverse
+from django.utils import timezone
+
+from videotermin.appointments import services as appointments
+from videotermin.appointments.models import Appointment
+from videotermin.calls.state import SESSION_KEY
+from videotermin.consent import services as consent
+from videotermin.consent.models import ConsentDecision
+
+
+def link_url(token: str) -> str:
+    return reverse("journey:link", args=[token])
+
+
+def url(name: str, participant) -> str:
+    return reverse(f"journey:{name}", args=[participant.public_id])
+
+
+def open_link(client, booking):
+    return client.get(link_url(booking.token))
+
+
+def agree(client, participant):
+    text = consent.current_text(participant.appointment.agency, participant.language)
+    return client.post(url("consent", participant), {"text": text.pk, "decision": "accept"})
+
+
+@pytest.fixture
+def later(counselor, location, settings):
+    """An appointment one hour ahead: the waiting room is not open yet."""
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    return appointments.create_appointment(
+        counselor=counselor,
+        location=location,
+        starts_at=timezone.now() + timedelta(hours=1),
+        citizen_name="Emil Novak",
+        citizen_email="emil@example.org",
+        language="en",
+    )
+
+
+def test_the_home_page_asks_for_the_personal_link(client, db):
+    response = client.get(reverse("journey:home"))
+    assert response.status_code == 200
+    assert "personal link" in response.content.decode()
+
+
+def test_a_valid_link_redirects_and_the_token_leaves_the_address(client, booking):
+    response = open_link(client, booking)
+    assert response.status_code == 302
+    assert response["Location"] == url("start", booking.citizen)
+    assert booking.token not in response["Location"]
+    assert client.session[SESSION_KEY] == [str(booking.citizen.public_id)]
+
+
+def test_the_link_works_twice_without_duplicating_the_session_entry(client, booking):
+    open_link(client, booking)
+    response = open_link(client, booking)
+    assert response.status_code == 302
+    assert client.session[SESSION_KEY] == [str(booking.citizen.public_id)]
+    assert client.get(response["Location"]).status_code == 200
+
+
+@pytest.mark.parametrize("language", ["de", "en"])
+def test_an_unknown_link_gives_404_in_the_browsers_language(client, db, language):
+    response = client.get(link_url("guessed-by-a-stranger"), HTTP_ACCEPT_LANGUAGE=language)
+    assert response.status_code == 404
+    page = response.content.decode()
+    assert f'<html lang="{language}"' in page
+    if language == "en":
+        assert "This link is not valid" in page
+        assert "whole link" in page
+
+
+def test_a_cancelled_link_gives_410(client, booking, counselor):
+    appointments.cancel_appointment(booking.appointment, by=counselor)
+    response = open_link(client, booking)
+    assert response.status_code == 410
+    assert SESSION_KEY not in client.session
+    assert booking.appointment.agency.support_phone in response.content.decode()
+
+
+def test_an_expired_link_gives_410(client, booking):
+    Appointment.objects.filter(pk=booking.appointment.pk).update(
+        starts_at=timezone.now() - timedelta(hours=2)
+    )
+    response = open_link(client, booking)
+    assert response.status_code == 410
+
+
+def test_an_appointment_cancelled_after_opening_the_link_shows_410(client, booking, counselor):
+    open_link(client, booking)
+    appointments.cancel_appointment(booking.appointment, by=counselor)
+    assert client.get(url("start", booking.citizen)).status_code == 410
+
+
+def test_the_start_page_shows_the_appointment_and_the_consent_version(client, booking):
+    open_link(client, booking)
+    response = client.get(url("start", booking.citizen))
+    page = response.content.decode()
+    appointment = booking.appointment
+    starts = timezone.localtime(appointment.starts_at)
+    assert starts.strftime("%H:%M") in page
+    assert str(starts.year) in page
+    assert appointment.agency.name in page
+    assert "Musterstadt Mitte" in page
+    assert "Alice Berger" in page
+    text = response.context["text"]
+    assert text.version == 1 and text.language == "de"
+    assert text.title in page
+    assert 'name="decision" value="accept"' in page
+
+
+def test_agreeing_records_the_decision_with_its_version(client, booking):
+    open_link(client, booking)
+    response = agree(client, booking.citizen)
+    assert response.status_code == 302
+    assert response["Location"] == url("check", booking.citizen)
+    decision = ConsentDecision.objects.get(participant=booking.citizen)
+    assert decision.accepted and decision.text.version == 1
+    page = client.get(url("start", booking.citizen)).content.decode()
+    assert url("check", booking.citizen) in page
+    assert 'value="accept"' not in page
+
+
+def test_a_stale_consent_text_is_shown_again_and_nothing_is_recorded(client, booking):
+    open_link(client, booking)
+    response = client.post(url("consent", booking.citizen), {"text": "0", "decision": "accept"})
+    assert response.status_code == 200
+    assert not ConsentDecision.objects.exists()
+
+
+def test_declining_records_it_and_names_the_alternatives(client, booking):
+    open_link(client, booking)
+    text = consent.current_text(booking.appointment.agency, "de")
+    response = client.post(
+        url("consent", booking.citizen), {"text": text.pk, "decision": "decline"}, follow=True
+    )
+    page = response.content.decode()
+    assert "Telefon 0800 4 555500" in page
+    assert "support@musterstadt.example" in page
+    assert url("start", booking.citizen) in page
+    decision = ConsentDecision.objects.get(participant=booking.citizen)
+    assert decision.accepted is False
+
+
+def test_the_check_page_requires_consent(client, booking):
+    open_link(client, booking)
+    response = client.get(url("check", booking.citizen))
+    assert response.status_code == 302
+    assert response["Location"] == url("start", booking.citizen)
+
+
+def test_the_check_page_loads_its_script_and_offers_the_room_when_open(client, booking):
+    open_link(client, booking)
+    agree(client, booking.citizen)
+    response = client.get(url("check", booking.citizen))
+    page = response.content.decode()
+    assert response.status_code == 200
+    assert 'type="module"' in page and "js/check.js" in page
+    assert "<script>" not in page and "onclick" not in page
+    assert response.context["room_open"] is True
+    assert url("room", booking.citizen) in page
+
+
+def test_the_room_is_refused_before_the_entry_time(client, later):
+    open_link(client, later)
+    agree(client, later.citizen)
+    check = client.get(url("check", later.citizen))
+    assert check.context["room_open"] is False
+    assert 3000 < check.context["seconds_until_entry"] <= 3300
+    response = client.get(url("room", later.citizen))
+    assert response.status_code == 302
+    assert response["Location"] == url("check", later.citizen)
+
+
+def test_the_room_opens_at_the_entry_time(client, booking):
+    try:
+        get_template("calls/citizen_room.html")
+    except TemplateDoesNotExist:
+        pytest.skip("the room template is written separately")
+    open_link(client, booking)
+    agree(client, booking.citizen)
+    response = client.get(url("room", booking.citizen))
+    assert response.status_code == 200
+    assert response.context["ws_path"] == f"/ws/room/{booking.appointment.public_id}/"
+    assert response.context["survey_url"] == reverse(
+        "survey:start", args=[booking.citizen.public_id]
+    )
+
+
+@pytest.mark.parametrize("name", ["start", "check", "room", "declined"])
+def test_a_participant_page_without_the_session_is_forbidden(client, booking, name):
+    response = client.get(url(name, booking.citizen))
+    assert response.status_code == 403
+    assert "personal link" in response.content.decode()
+
+
+def test_another_participants_session_does_not_open_the_page(client, booking, later):
+    open_link(client, later)
+    assert client.get(url("start", booking.citizen)).status_code == 403
+
+
+def post_check(client, participant, body):
+    data = body if isinstance(body, str) else json.dumps(body)
+    return client.post(url("check_result", participant), data, content_type="application/json")
+
+
+def test_the_check_result_is_stored(client, booking):
+    open_link(client, booking)
+    agree(client, booking.citizen)
+    response = post_check(
+        client,
+        booking.citizen,
+        {
+            "result": "yellow",
+            "details": {
+                "camera": False,
+                "microphone": True,
+                "browser": "Firefox 131",
+                "cameraError": "missing",
+            },
+        },
+    )
+    assert response.status_code == 200
+    citizen = booking.citizen
+    citizen.refresh_from_db()
+    assert citizen.check_result == "yellow"
+    assert citizen.check_details["browser"] == "Firefox 131"
+    assert citizen.camera_on is False and citizen.microphone_on is True
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "not json",
+        {"result": "blue"},
+        {"result": "green", "details": {"camera": {"nested": True}}},
+        {"result": "green", "extra": 1},
+        {"result": "green", "details": {"x" * 41: True}},
+    ],
+)
+def test_the_check_result_rejects_bad_input_and_stores_nothing(client, booking, body):
+    open_link(client, booking)
+    agree(client, booking.citizen)
+    response = post_check(client, booking.citizen, body)
+    assert response.status_code == 400
+    assert response.json()["error"]
+    booking.citizen.refresh_from_db()
+    assert booking.citizen.check_result == ""
+
+
+def test_the_check_result_needs_consent(client, booking):
+    open_link(client, booking)
+    response = post_check(client, booking.citizen, {"result": "green"})
+    assert response.status_code == 403
+    booking.citizen.refresh_from_db()
+    assert booking.citizen.check_result == ""
+
+
+def test_the_start_page_speaks_the_appointment_language_without_a_choice(client, booking, later):
+    open_link(client, booking)
+    assert '<html lang="de"' in client.get(url("start", booking.citizen)).content.decode()
+    open_link(client, later)
+    page = client.get(url("start", later.citizen)).content.decode()
+    assert '<html lang="en"' in page
+    assert "I agree" in page and "Declaration of consent" in page
+
+
+def test_the_language_switch_changes_the_start_page_language(client, booking):
+    open_link(client, booking)
+    start = url("start", booking.citizen)
+    assert '<html lang="de"' in client.get(start).content.decode()
+    response = client.post(reverse("set_language"), {"language": "en", "next": start})
+    assert response.status_code == 302 and response["Location"] == start
+    page = client.get(start).content.decode()
+    assert '<html lang="en"' in page
+    assert "I agree" in page
+    assert "Declaration of consent" in page
