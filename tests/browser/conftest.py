@@ -1,0 +1,216 @@
+"""Real browsers with fake camera and microphone against the real ASGI application.
+
+Each test gets its own uvicorn server on a free 127.0.0.1 port (a secure context for WebRTC),
+one Chromium for the whole session, and one browser context per party.
+"""
+
+import asyncio
+import os
+import socket
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from email import message_from_bytes
+from email.message import Message
+
+import pytest
+from asgiref.sync import async_to_sync
+from django.urls import reverse
+from tests.conftest import PASSWORD
+
+from videotermin.lib import events
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--use-fake-ui-for-media-stream",
+    "--use-fake-device-for-media-stream",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--allow-loopback-in-peer-connection",
+    "--no-sandbox",
+    "--autoplay-policy=no-user-gesture-required",
+]
+
+# Inbound media of every peer connection the page keeps in window.videoterminPeers.
+STATS_SCRIPT = """async () => {
+    const result = {framesDecoded: 0, packetsReceived: 0, peers: 0};
+    const peers = window.videoterminPeers ? [...window.videoterminPeers.values()] : [];
+    for (const peer of peers) {
+        result.peers += 1;
+        const stats = await peer.pc.getStats();
+        stats.forEach((report) => {
+            if (report.type !== 'inbound-rtp') return;
+            if (report.kind === 'video') result.framesDecoded += report.framesDecoded || 0;
+            if (report.kind === 'audio') result.packetsReceived += report.packetsReceived || 0;
+        });
+    }
+    return result;
+}"""
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class Server:
+    """videotermin.asgi.application under uvicorn in a background thread."""
+
+    def __init__(self) -> None:
+        import uvicorn
+
+        from videotermin.asgi import application
+
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        config = uvicorn.Config(
+            application, host="127.0.0.1", port=self.port, log_level="warning", lifespan="off"
+        )
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+
+    def start(self) -> None:
+        self.thread.start()
+        deadline = time.monotonic() + 10
+        while not self.server.started:
+            if time.monotonic() > deadline or not self.thread.is_alive():
+                raise RuntimeError("uvicorn did not start")
+            time.sleep(0.02)
+
+    def stop(self) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=10)
+
+
+def _async_to_sync_from_any_thread(function):
+    """async_to_sync that also works in a thread with a running loop (Playwright's sync API)."""
+    call = async_to_sync(function)
+
+    def run(*args, **kwargs):
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            return call(*args, **kwargs)
+        with ThreadPoolExecutor(1) as pool:
+            return pool.submit(call, *args, **kwargs).result()
+
+    return run
+
+
+@pytest.fixture(autouse=True)
+def publish_from_the_test(monkeypatch):
+    """Let service calls in the test itself publish their events while Playwright runs."""
+    monkeypatch.setattr(events, "async_to_sync", _async_to_sync_from_any_thread)
+
+
+@pytest.fixture
+def server(transactional_db, settings):
+    """The whole application on a free port; settings.SITE_URL points at it."""
+    settings.CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+    running = Server()
+    settings.SITE_URL = running.url
+    settings.CSRF_TRUSTED_ORIGINS = [running.url]
+    running.start()
+    yield running
+    running.stop()
+
+
+@pytest.fixture(scope="session")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    # Playwright's sync API runs an event loop in the test's thread; the ORM calls of the test
+    # itself are still plain synchronous calls. Browser tests run last (tests/conftest.py), so
+    # this never hides an unsafe call in the other tests.
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(
+            executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
+        )
+        yield chromium
+        chromium.close()
+    del os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"]
+
+
+@pytest.fixture
+def new_context(browser, server):
+    """A factory of browser contexts, one per party; all closed after the test."""
+    contexts = []
+
+    def make(**options):
+        context = browser.new_context(base_url=server.url, **options)
+        context.set_default_timeout(15_000)
+        contexts.append(context)
+        return context
+
+    yield make
+    for context in contexts:
+        context.close()
+
+
+def log_in(page, username: str = "alice", password: str = PASSWORD) -> None:
+    """Sign in through the staff login form, as the counselor would."""
+    page.goto(reverse("staff:login"))
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", password)
+    page.click("form [type=submit]")
+    page.wait_for_load_state()
+    assert "/login/" not in page.url, "the staff login failed"
+
+
+def media_stats(page) -> dict:
+    """Inbound video frames decoded and audio packets received over all the page's peers."""
+    return page.evaluate(STATS_SCRIPT)
+
+
+def wait_for_media(page, timeout: float = 20) -> dict:
+    """Wait until the page decodes video and receives audio; return the last statistics."""
+    deadline = time.monotonic() + timeout
+    stats = media_stats(page)
+    while stats["framesDecoded"] == 0 or stats["packetsReceived"] == 0:
+        if time.monotonic() > deadline:
+            raise AssertionError(f"no media arrived: {stats}")
+        page.wait_for_timeout(250)
+        stats = media_stats(page)
+    return stats
+
+
+class Mailbox:
+    """What the SMTP sink received, parsed as e-mail messages."""
+
+    def __init__(self) -> None:
+        self.messages: list[Message] = []
+        self.envelopes: list = []
+
+    async def handle_DATA(self, server, session, envelope):  # noqa: N802 (aiosmtpd's name)
+        self.envelopes.append(envelope)
+        self.messages.append(message_from_bytes(envelope.original_content or envelope.content))
+        return "250 OK"
+
+    def wait(self, count: int = 1, timeout: float = 10) -> list[Message]:
+        deadline = time.monotonic() + timeout
+        while len(self.messages) < count and time.monotonic() < deadline:
+            time.sleep(0.05)
+        return self.messages
+
+
+@pytest.fixture
+def smtp(settings):
+    """A real SMTP server on a free port; Django sends its e-mails there."""
+    from aiosmtpd.controller import Controller
+
+    mailbox = Mailbox()
+    controller = Controller(mailbox, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST = "127.0.0.1"
+    settings.EMAIL_PORT = controller.port
+    settings.EMAIL_USE_TLS = settings.EMAIL_USE_SSL = False
+    settings.EMAIL_HOST_USER = settings.EMAIL_HOST_PASSWORD = ""
+    yield mailbox
+    controller.stop()
