@@ -7,6 +7,7 @@ import json
 import statistics
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -58,18 +59,21 @@ def setup_counselor():
 
 
 def book(counselor, location):
+    """Book in a worker thread: Playwright's sync API keeps an event loop in this one."""
     from django.utils import timezone
 
     from videotermin.appointments.services import create_appointment
 
-    return create_appointment(
-        counselor=counselor,
-        location=location,
-        starts_at=timezone.now() + timedelta(minutes=2),
-        citizen_name="Bench Bürger",
-        citizen_email="bench@example.org",
-        send_invitation=False,
-    )
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(
+            create_appointment,
+            counselor=counselor,
+            location=location,
+            starts_at=timezone.now() + timedelta(minutes=2),
+            citizen_name="Bench Bürger",
+            citizen_email="bench@example.org",
+            send_invitation=False,
+        ).result()
 
 
 def wait_for_media(page: Page, timeout: float = 30.0) -> None:
@@ -84,7 +88,7 @@ def wait_for_media(page: Page, timeout: float = 30.0) -> None:
 
 def citizen_to_waiting_room(page: Page, url: str, token: str) -> None:
     page.goto(f"{url}/j/{token}/")
-    page.get_by_role("button", name="I agree").click()
+    page.locator("button[name=decision][value=accept]").click()
     page.locator("#enter-link").click()
     page.wait_for_url("**/room/")
 
@@ -104,7 +108,7 @@ def one_call(browser, url: str, counselor_page: Page, booking, measure_bytes: bo
         )
     citizen_to_waiting_room(page, url, booking.token)
     counselor_page.goto(f"{url}/staff/appointments/{booking.appointment.public_id}/room/")
-    admit = counselor_page.get_by_role("button", name="Admit")
+    admit = counselor_page.locator("button.admit")
     admit.wait_for()
     started = time.monotonic()
     admit.click()
