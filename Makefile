@@ -46,11 +46,13 @@ test: $(STAMP) messages
 	$(MAKE) -s test-sqlite
 	$(MAKE) -s test-postgres
 
+# The tests serve the static sources, never a stale collectstatic copy.
 test-sqlite: $(STAMP)
-	$(BIN)/pytest
+	VIDEOTERMIN_STATIC_FROM_SOURCE=1 $(BIN)/pytest
 
 # The same suite against the PostgreSQL on 127.0.0.1:5432 (DATABASE_URL overrides).
 test-postgres: $(STAMP)
+	VIDEOTERMIN_STATIC_FROM_SOURCE=1 \
 	DATABASE_URL=$${TEST_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/videotermin} $(BIN)/pytest
 
 lint: $(STAMP)

@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from videotermin.agencies.models import Agency, Location, StaffMember
 from videotermin.appointments import services as appointments
+from videotermin.consent import services as consent
 
 PASSWORD = "correct horse battery staple"
 
@@ -29,6 +30,8 @@ def make_staff(agency: Agency, location: Location, username: str, full_name: str
 
 @pytest.fixture
 def agency(db):
+    # Transactional tests flush the tables, and with them the texts the migration published.
+    consent.load_default_texts()
     return Agency.objects.create(
         name="Agentur für Arbeit Musterstadt",
         slug="musterstadt",
@@ -89,3 +92,11 @@ def appointment(booking):
 @pytest.fixture
 def citizen(booking):
     return booking.citizen
+
+
+@pytest.fixture
+def consenting_citizen(citizen, agency):
+    """Dana, after agreeing to the consent text."""
+    consent.decide(citizen, consent.current_text(agency, "de"), accepted=True)
+    citizen.refresh_from_db()
+    return citizen

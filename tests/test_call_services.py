@@ -9,19 +9,11 @@ from videotermin.appointments.models import Participant, Status
 from videotermin.appointments.services import NotAllowed
 from videotermin.audit.models import AuditEntry
 from videotermin.calls import services
-from videotermin.consent import services as consent
 
 CHROME_ON_ANDROID = (
     "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) "
     "Chrome/131.0.0.0 Mobile Safari/537.36"
 )
-
-
-@pytest.fixture
-def consenting_citizen(citizen, agency):
-    consent.decide(citizen, consent.current_text(agency, "de"), accepted=True)
-    citizen.refresh_from_db()
-    return citizen
 
 
 def test_a_citizen_without_consent_cannot_enter(citizen):

@@ -4,64 +4,22 @@ import json
 
 import pytest
 from asgiref.sync import async_to_sync
-from asgiref.testing import ApplicationCommunicator
 from channels.db import database_sync_to_async
 from channels.routing import URLRouter
+from channels.testing import WebsocketCommunicator
 from django.contrib.auth.models import AnonymousUser
 
 from videotermin.appointments.models import Participant
 from videotermin.asgi import websocket_urlpatterns
 from videotermin.calls.state import SESSION_KEY
-from videotermin.consent import services as consent
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 application = URLRouter(websocket_urlpatterns)
 
 
-class WebsocketCommunicator(ApplicationCommunicator):
-    """channels.testing's WebSocket shortcuts; that package cannot be imported without daphne."""
-
-    def __init__(self, app, path: str) -> None:
-        super().__init__(
-            app,
-            {
-                "type": "websocket",
-                "path": path,
-                "query_string": b"",
-                "headers": [],
-                "subprotocols": [],
-            },
-        )
-
-    async def connect(self, timeout: float = 2):
-        await self.send_input({"type": "websocket.connect"})
-        response = await self.receive_output(timeout)
-        if response["type"] == "websocket.close":
-            return False, response.get("code")
-        return True, None
-
-    async def send_to(self, text_data: str) -> None:
-        await self.send_input({"type": "websocket.receive", "text": text_data})
-
-    async def send_json_to(self, data) -> None:
-        await self.send_to(json.dumps(data))
-
-    async def receive_json_from(self, timeout: float = 2):
-        response = await self.receive_output(timeout)
-        assert response["type"] == "websocket.send", response
-        return json.loads(response["text"])
-
-    async def disconnect(self, code: int = 1000, timeout: float = 2) -> None:
-        await self.send_input({"type": "websocket.disconnect", "code": code})
-        await self.wait(timeout)
-
-
-@pytest.fixture
-def consenting_citizen(citizen, agency):
-    consent.load_default_texts()  # transactional tests flush the texts the migration published
-    consent.decide(citizen, consent.current_text(agency, "de"), accepted=True)
-    return citizen
+# The consumer reads the database in a thread of its own; on a busy machine that takes a moment.
+TIMEOUT = 2
 
 
 def socket(appointment, *, user=None, participants=()) -> WebsocketCommunicator:
@@ -73,15 +31,15 @@ def socket(appointment, *, user=None, participants=()) -> WebsocketCommunicator:
 
 async def enter(communicator) -> dict:
     """Connect and return the welcome; the first room state is read too."""
-    connected, code = await communicator.connect()
+    connected, code = await communicator.connect(TIMEOUT)
     assert connected, code
-    welcome = await communicator.receive_json_from()
+    welcome = await communicator.receive_json_from(TIMEOUT)
     assert welcome["type"] == "welcome"
-    assert (await communicator.receive_json_from())["type"] == "room"
+    assert (await communicator.receive_json_from(TIMEOUT))["type"] == "room"
     return welcome
 
 
-async def next_of(communicator, kind: str, timeout: float = 2) -> dict:
+async def next_of(communicator, kind: str, timeout: float = TIMEOUT) -> dict:
     """The next message of this type; room updates in between are skipped."""
     while True:
         message = await communicator.receive_json_from(timeout=timeout)
@@ -120,7 +78,7 @@ def test_a_bad_message_gets_an_error_reply_and_changes_nothing(
         assert error["code"] == code
         assert error["message"]
         assert await database_row() == before
-        await communicator.disconnect()
+        await communicator.disconnect(timeout=TIMEOUT)
 
     database_row = database_sync_to_async(lambda: as_row(consenting_citizen))
     run(scenario)
@@ -135,7 +93,7 @@ def test_a_citizen_cannot_admit(consenting_citizen, appointment):
         )
         error = await next_of(communicator, "error")
         assert (error["code"], error["ref"]) == ("not_allowed", "admit")
-        await communicator.disconnect()
+        await communicator.disconnect(timeout=TIMEOUT)
 
     run(scenario)
     assert Participant.objects.get(pk=consenting_citizen.pk).admitted_at is None
@@ -158,9 +116,9 @@ def test_a_citizen_cannot_signal_before_admission(consenting_citizen, appointmen
         error = await next_of(citizen, "error")
         assert (error["code"], error["ref"]) == ("not_allowed", "signal")
         while not await staff.receive_nothing(timeout=0.2):
-            assert (await staff.receive_json_from())["type"] != "signal"
-        await citizen.disconnect()
-        await staff.disconnect()
+            assert (await staff.receive_json_from(TIMEOUT))["type"] != "signal"
+        await citizen.disconnect(timeout=TIMEOUT)
+        await staff.disconnect(timeout=TIMEOUT)
 
     run(scenario)
 
@@ -168,7 +126,7 @@ def test_a_citizen_cannot_signal_before_admission(consenting_citizen, appointmen
 def test_a_session_that_did_not_open_the_link_is_refused(consenting_citizen, appointment):
     async def scenario():
         communicator = socket(appointment)
-        connected, code = await communicator.connect()
+        connected, code = await communicator.connect(TIMEOUT)
         assert (connected, code) == (False, 4403)
 
     run(scenario)
@@ -177,7 +135,7 @@ def test_a_session_that_did_not_open_the_link_is_refused(consenting_citizen, app
 def test_a_counselor_of_another_agency_is_refused(appointment, outsider):
     async def scenario():
         communicator = socket(appointment, user=outsider)
-        connected, code = await communicator.connect()
+        connected, code = await communicator.connect(TIMEOUT)
         assert (connected, code) == (False, 4403)
 
     run(scenario)
@@ -221,8 +179,48 @@ def test_admission_reaches_the_citizen_and_signals_then_pass(
             }
         )
         assert (await next_of(staff, "signal"))["candidate"]["sdpMid"] == "0"
-        await citizen.disconnect()
-        await staff.disconnect()
+        await citizen.disconnect(timeout=TIMEOUT)
+        await staff.disconnect(timeout=TIMEOUT)
 
     run(scenario)
     assert Participant.objects.get(pk=consenting_citizen.pk).admitted_at is not None
+
+
+@pytest.mark.parametrize(
+    ("chosen", "expected"),
+    [
+        (None, "Sie sind noch nicht im Gespräch."),  # her appointment is in German
+        ("en", "You are not in the call yet."),  # she switched to English
+    ],
+)
+def test_the_citizens_errors_speak_the_language_of_her_pages(
+    consenting_citizen, appointment, chosen, expected
+):
+    async def scenario():
+        communicator = socket(appointment, participants=[consenting_citizen])
+        communicator.scope["headers"] = [(b"accept-language", b"fr-FR,en;q=0.5")]
+        if chosen:
+            communicator.scope["cookies"] = {"videotermin_language": chosen}
+        await enter(communicator)
+        await communicator.send_json_to(
+            {"v": 1, "type": "signal", "to": "0123456789abcdef", "candidate": {"candidate": ""}}
+        )
+        assert (await next_of(communicator, "error"))["message"] == expected
+        await communicator.disconnect()
+
+    run(scenario)
+
+
+def test_the_counselors_errors_speak_the_language_of_her_browser(counselor, appointment):
+    """A German appointment does not make an English-speaking counselor's errors German."""
+
+    async def scenario():
+        communicator = socket(appointment, user=counselor)
+        communicator.scope["headers"] = [(b"accept-language", b"en-GB,en;q=0.9")]
+        await enter(communicator)
+        await communicator.send_to(text_data="{not json")
+        error = await next_of(communicator, "error")
+        assert error["message"] == "The message could not be understood."
+        await communicator.disconnect()
+
+    run(scenario)

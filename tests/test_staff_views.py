@@ -1,6 +1,5 @@
 """The staff workspace: sign-in, the day view, booking and changes, live updates, the demo."""
 
-import json
 import re
 from datetime import timedelta
 from io import StringIO
@@ -8,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from asgiref.sync import async_to_sync, sync_to_async
-from asgiref.testing import ApplicationCommunicator
+from channels.testing import WebsocketCommunicator
 from django.contrib.auth import get_user_model
 from django.core import mail
 from django.core.management import call_command
@@ -16,11 +15,11 @@ from django.template import TemplateDoesNotExist
 from django.template.loader import get_template
 from django.test import Client
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from conftest import PASSWORD
 from videotermin.appointments import services
-from videotermin.appointments.models import Appointment, Participant
+from videotermin.appointments.models import Appointment, Participant, Status
 from videotermin.calls import services as calls
 
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -171,7 +170,7 @@ def test_a_waiting_citizen_is_shown_with_an_admit_button(alice, appointment, cit
     )
     html = alice.get(reverse("staff:day")).content.decode()
     assert 'data-status="waiting"' in html
-    assert "Admit" in html
+    assert "Einlassen" in html  # "Admit"; the staff workspace speaks German by default
     assert "Firefox 133" in html
     assert 'class="light green"' in html
 
@@ -254,7 +253,7 @@ def test_cancelling_asks_first_then_cancels_and_stops_the_link(
     url = reverse("staff:cancel", args=[booking.appointment.public_id])
     page = alice.get(url)
     assert page.status_code == 200
-    assert "Yes, cancel the appointment" in page.content.decode()
+    assert "Ja, Termin absagen" in page.content.decode()  # "Yes, cancel the appointment"
     booking.appointment.refresh_from_db()
     assert booking.appointment.cancelled_at is None
     with django_capture_on_commit_callbacks(execute=True):
@@ -298,39 +297,6 @@ def test_the_counselor_opens_the_room(alice, appointment):
 # Live updates
 
 
-class WebsocketCommunicator(ApplicationCommunicator):
-    """The few WebSocket shortcuts of channels.testing's communicator.
-
-    channels.testing cannot be imported without daphne, which the project does not install.
-    """
-
-    def __init__(self, application, path: str, headers=None) -> None:
-        super().__init__(
-            application,
-            {
-                "type": "websocket",
-                "path": path,
-                "query_string": b"",
-                "headers": headers or [],
-                "subprotocols": [],
-            },
-        )
-
-    async def connect(self, timeout: float = 1):
-        await self.send_input({"type": "websocket.connect"})
-        response = await self.receive_output(timeout)
-        return response["type"] == "websocket.accept", response.get("code")
-
-    async def receive_json_from(self, timeout: float = 1):
-        response = await self.receive_output(timeout)
-        assert response["type"] == "websocket.send", response
-        return json.loads(response["text"])
-
-    async def disconnect(self, code: int = 1000, timeout: float = 1) -> None:
-        await self.send_input({"type": "websocket.disconnect", "code": code})
-        await self.wait(timeout)
-
-
 def signed_in_headers(user) -> list[tuple[bytes, bytes]]:
     """The headers of a browser tab in which the user has signed in."""
     client = Client()
@@ -345,31 +311,46 @@ def staff_socket(headers) -> WebsocketCommunicator:
     return WebsocketCommunicator(application, "/ws/staff/", headers=headers)
 
 
-@pytest.mark.django_db(transaction=True)
-def test_the_day_view_hears_when_the_citizen_enters_the_waiting_room(booking, counselor):
-    Participant.objects.filter(pk=booking.citizen.pk).update(consented_at=timezone.now())
+FIREFOX = "Mozilla/5.0 (X11; Linux x86_64; rv:133.0) Gecko/20100101 Firefox/133.0"
 
-    headers = signed_in_headers(counselor)
+
+def hear_the_citizen_arrive(booking, headers) -> dict:
+    """What a day view connected with these headers hears when the citizen enters the room."""
+    Participant.objects.filter(pk=booking.citizen.pk).update(consented_at=timezone.now())
 
     async def scenario():
         socket = staff_socket(headers)
         connected, _ = await socket.connect()
         assert connected
-        await sync_to_async(calls.arrive)(
-            booking.citizen,
-            user_agent=("Mozilla/5.0 (X11; Linux x86_64; rv:133.0) Gecko/20100101 Firefox/133.0"),
-        )
+        await sync_to_async(calls.arrive)(booking.citizen, user_agent=FIREFOX)
         message = await socket.receive_json_from(timeout=5)
         await socket.disconnect()
         return message
 
-    message = async_to_sync(scenario)()
+    return async_to_sync(scenario)()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_day_view_hears_when_the_citizen_enters_the_waiting_room(booking, counselor):
+    message = hear_the_citizen_arrive(booking, signed_in_headers(counselor))
+
     assert message["type"] == "appointment"
     summary = message["appointment"]
     assert summary["id"] == str(booking.appointment.public_id)
     assert summary["status"] == "waiting"
     assert summary["citizen"]["name"] == "Dana Yilmaz"
     assert summary["citizen"]["browser"].startswith("Firefox")
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("language", ["en", "de"])
+def test_the_day_view_hears_in_the_language_its_page_speaks(booking, counselor, language):
+    headers = [*signed_in_headers(counselor), (b"accept-language", f"{language};q=0.9".encode())]
+
+    summary = hear_the_citizen_arrive(booking, headers)["appointment"]
+
+    with translation.override(language):
+        assert summary["statusLabel"] == str(Status.WAITING.label)
 
 
 @pytest.mark.django_db(transaction=True)

@@ -74,7 +74,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "videotermin.lib.headers.SecurityHeadersMiddleware",
-    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "servestatic.middleware.ServeStaticMiddleware",
     "django.middleware.gzip.GZipMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -173,12 +173,14 @@ STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
         # Pre-compressed (gzip and Brotli) copies: the citizen's phone downloads the least.
-        "BACKEND": "whitenoise.storage.CompressedStaticFilesStorage",
+        "BACKEND": "servestatic.storage.CompressedStaticFilesStorage",
     },
 }
-WHITENOISE_USE_FINDERS = not STATIC_ROOT.exists() or envbool("VIDEOTERMIN_STATIC_FROM_SOURCE")
-WHITENOISE_AUTOREFRESH = DEBUG
-WHITENOISE_MAX_AGE = 3600
+# Served by the application itself, natively under ASGI. The demo and production serve the
+# collected, pre-compressed copies; the tests (and a tree without collectstatic) the sources.
+SERVESTATIC_USE_FINDERS = envbool("VIDEOTERMIN_STATIC_FROM_SOURCE", not STATIC_ROOT.exists())
+SERVESTATIC_AUTOREFRESH = DEBUG
+SERVESTATIC_MAX_AGE = 3600
 
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"

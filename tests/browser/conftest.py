@@ -109,6 +109,12 @@ def publish_from_the_test(monkeypatch):
 
 
 @pytest.fixture
+def consented(booking, consenting_citizen):
+    """The booking, its citizen having agreed already: her link leads straight to the check."""
+    return booking
+
+
+@pytest.fixture
 def server(transactional_db, settings):
     """The whole application on a free port; settings.SITE_URL points at it."""
     settings.CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}

@@ -7,16 +7,8 @@ from django.urls import reverse
 from tests.browser.conftest import log_in, media_stats, wait_for_media
 
 from videotermin.appointments.models import Participant
-from videotermin.consent import services as consent
 
 pytestmark = pytest.mark.browser
-
-
-@pytest.fixture
-def consented(booking, agency):
-    consent.load_default_texts()  # transactional tests flush the texts the migration published
-    consent.decide(booking.citizen, consent.current_text(agency, "de"), accepted=True)
-    return booking
 
 
 def open_citizen_room(context, booking):

@@ -15,6 +15,7 @@ from videotermin.appointments.services import NotAllowed
 from videotermin.calls import protocol, services
 from videotermin.calls.state import Member, find_member, room_state
 from videotermin.lib.events import publish, room_group
+from videotermin.lib.i18n import socket_language
 
 # Close codes the browser client understands (docs/protocol.md).
 CLOSE_FORBIDDEN = 4403
@@ -62,6 +63,10 @@ class RoomConsumer(AsyncJsonWebsocketConsumer):
             await self.close(code=CLOSE_FORBIDDEN)
             return
         self.member = member
+        # Errors speak the page's language: the citizen's appointment's, the counselor's browser's.
+        self.language = socket_language(
+            self.scope, None if member.is_counselor else member.participant.language
+        )
         self.session = secrets.token_hex(8)
         self.limit = RateLimit()
         self.group = room_group(self.member.appointment.public_id)
@@ -127,7 +132,7 @@ class RoomConsumer(AsyncJsonWebsocketConsumer):
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
         if not self.active:
             return
-        with translation.override(self.member.language):
+        with translation.override(self.language):
             if not self.limit.allow():
                 await self._error("rate_limited")
                 return

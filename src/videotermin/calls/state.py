@@ -20,10 +20,6 @@ class Member:
     def is_counselor(self) -> bool:
         return self.user is not None
 
-    @property
-    def language(self) -> str:
-        return self.participant.language if self.participant else self.appointment.language
-
 
 def find_member(appointment_id: str, user, session) -> Member | None:
     """The counselor of the appointment's agency, or a participant whose link opened the session."""

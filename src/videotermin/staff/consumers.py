@@ -4,8 +4,10 @@ from typing import Any
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
+from django.utils import translation
 
 from videotermin.lib.events import agency_group
+from videotermin.lib.i18n import socket_language
 from videotermin.staff.live import describe
 
 
@@ -23,6 +25,8 @@ class DayConsumer(AsyncJsonWebsocketConsumer):
             await self.close(code=4403)
             return
         self.user = user
+        # The labels pushed into the day view must speak the language the page was rendered in.
+        self.language = socket_language(self.scope)
         self.group = agency_group(staff.agency_id)
         await self.channel_layer.group_add(self.group, self.channel_name)
         await self.accept()
@@ -36,6 +40,10 @@ class DayConsumer(AsyncJsonWebsocketConsumer):
             await self.send_json({"type": "pong", "v": 1})
 
     async def appointment_changed(self, event: dict[str, Any]) -> None:
-        summary = await database_sync_to_async(describe)(event["appointment"], self.user)
+        summary = await database_sync_to_async(self._describe)(event["appointment"])
         if summary is not None:
             await self.send_json({"type": "appointment", "v": 1, "appointment": summary})
+
+    def _describe(self, public_id: str) -> dict[str, Any] | None:
+        with translation.override(self.language):
+            return describe(public_id, self.user)
