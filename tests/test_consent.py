@@ -50,4 +50,4 @@ def test_declining_deletes_stored_device_data(citizen, agency):
 
 def test_paragraphs_keep_bullet_lists_together(agency):
     blocks = services.paragraphs(services.current_text(agency, "de"))
-    assert any("items" in block and len(block["items"]) == 5 for block in blocks)
+    assert any(len(block.get("bullets", [])) == 5 for block in blocks)

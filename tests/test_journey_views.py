@@ -285,3 +285,11 @@ def test_the_language_switch_changes_the_start_page_language(client, booking):
     assert '<html lang="en"' in page
     assert "I agree" in page
     assert "Declaration of consent" in page
+
+
+def test_the_start_page_shows_the_consent_text_as_paragraphs_and_lists(client, booking):
+    open_link(client, booking)
+    page = client.get(url("start", booking.citizen)).content.decode()
+    assert "<p>Das Angebot „Mein Videotermin“ ist freiwillig und vertraulich." in page
+    assert "<li>Die technische Überprüfung Ihrer verwendeten Endgeräte" in page
+    assert "(&#x27;text&#x27;" not in page and "('text'" not in page

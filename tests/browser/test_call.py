@@ -109,3 +109,19 @@ def test_a_citizen_who_reloads_in_the_waiting_room_keeps_the_place(new_context, 
     assert again.waiting_since == waiting.waiting_since
     assert citizen.locator("#waiting").is_visible()
     assert media_stats(citizen)["peers"] == 0
+
+
+def test_the_admit_button_keeps_the_keyboard_focus_while_the_waiting_list_updates(
+    new_context, consented, appointment
+):
+    citizen = open_citizen_room(new_context(), consented)
+    counselor = open_counselor_room(new_context(), appointment)
+    entry = counselor.locator(f"[data-participant='{consented.citizen.public_id}']")
+    camera = entry.locator(".camera")
+    camera.filter(has_text="on").wait_for()
+    entry.locator(".admit").focus()
+
+    citizen.locator("#toggle-camera").click()  # the counselor's list hears of it live
+
+    camera.filter(has_text="off").wait_for()
+    assert counselor.evaluate("document.activeElement.classList.contains('admit')")

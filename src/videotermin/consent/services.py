@@ -35,7 +35,8 @@ def paragraphs(text: ConsentText) -> list[dict]:
     for block in text.body.strip().split("\n\n"):
         lines = [line.strip() for line in block.strip().splitlines() if line.strip()]
         if lines and all(line.startswith("- ") for line in lines):
-            blocks.append({"items": [line[2:] for line in lines]})
+            # "bullets", not "items": a template would find the dict method of that name.
+            blocks.append({"bullets": [line[2:] for line in lines]})
         elif lines:
             blocks.append({"text": " ".join(lines)})
     return blocks

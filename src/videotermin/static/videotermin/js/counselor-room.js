@@ -46,31 +46,49 @@ function show(view) {
     }
 }
 
-/** @param {import('./protocol.js').RoomParticipant} p */
-function renderParticipant(p) {
-    const item = $('participant-template').content.firstElementChild.cloneNode(true);
-    item.dataset.participant = p.id;
+/**
+ * The participant's entry in the waiting list, created once and then updated in place, so
+ * that a live update never takes the keyboard focus away from the Admit button.
+ * @param {import('./protocol.js').RoomParticipant} p
+ */
+function participantItem(p) {
+    let item = $('participants').querySelector(`[data-participant="${p.id}"]`);
+    if (!item) {
+        item = $('participant-template').content.firstElementChild.cloneNode(true);
+        item.dataset.participant = p.id;
+        const button = item.querySelector('.admit');
+        button.addEventListener('click', () => {
+            button.disabled = true;
+            connection.admit(p.id);
+        });
+    }
     item.querySelector('.name').textContent = p.name;
     item.querySelector('.presence').textContent = `(${words[p.presence] || p.presence})`;
-    item.querySelector('.light').classList.add(p.check || 'none');
+    item.querySelector('.light').className = `light ${p.check || 'none'}`;
     item.querySelector('.check').textContent = words[p.check || 'none'];
     item.querySelector('.browser').textContent =
         [p.browser, p.os].filter(Boolean).join(' / ') || words.unknown;
     const since = item.querySelector('.since');
-    if (p.waitingSince) {
-        since.dateTime = p.waitingSince;
-        since.textContent = new Date(p.waitingSince).toLocaleTimeString(document.documentElement.lang,
-            {hour: '2-digit', minute: '2-digit'});
-    }
+    since.dateTime = p.waitingSince || '';
+    since.textContent = p.waitingSince
+        ? new Date(p.waitingSince).toLocaleTimeString(document.documentElement.lang,
+            {hour: '2-digit', minute: '2-digit'})
+        : '';
     item.querySelector('.camera').textContent = p.camera ? words.on : words.off;
     item.querySelector('.microphone').textContent = p.microphone ? words.on : words.off;
     const admit = item.querySelector('.admit');
+    if (p.presence !== 'waiting') admit.disabled = false;
     admit.hidden = p.presence !== 'waiting';
-    admit.addEventListener('click', () => {
-        admit.disabled = true;
-        connection.admit(p.id);
-    });
     return item;
+}
+
+/** @param {HTMLElement[]} items the entries in order; others leave, nothing else moves */
+function showParticipants(items) {
+    const list = $('participants');
+    for (const child of [...list.children]) if (!items.includes(child)) child.remove();
+    items.forEach((item, index) => {
+        if (list.children[index] !== item) list.insertBefore(item, list.children[index] || null);
+    });
 }
 
 /** @param {import('./protocol.js').RoomParticipant} p */
@@ -117,9 +135,8 @@ function dropPeer(id) {
 
 /** @param {import('./protocol.js').Room} room */
 function gotRoom(room) {
-    const list = $('participants');
-    list.replaceChildren(...room.participants.filter((p) => p.presence !== 'in_call')
-        .map(renderParticipant));
+    showParticipants(room.participants.filter((p) => p.presence !== 'in_call')
+        .map(participantItem));
     $('nobody').hidden = room.participants.some((p) => p.presence === 'waiting');
     for (const p of room.participants) {
         const before = presences.get(p.id);
@@ -159,7 +176,13 @@ connection.onSignal = (signal) => {
         else if (signal.candidate) await peer.handleCandidate(signal.candidate);
     }).catch((error) => console.warn(error));
 };
-connection.onError = (error) => showError(error.message);
+connection.onError = (error) => {
+    showError(error.message);
+    // A refused admission may be tried again.
+    if (error.ref === 'admit') {
+        for (const button of $('participants').querySelectorAll('.admit')) button.disabled = false;
+    }
+};
 connection.onClosed = (reason) => {
     closeAll();
     byParticipant.clear();
