@@ -71,17 +71,35 @@ def outsider(other_agency):
 
 
 @pytest.fixture
-def booking(counselor, location, settings):
-    """An appointment for the citizen Dana, starting in two minutes (waiting room open)."""
-    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
-    return appointments.create_appointment(
-        counselor=counselor,
-        location=location,
-        starts_at=timezone.now() + timedelta(minutes=2),
-        citizen_name="Dana Yilmaz",
-        citizen_email="dana@example.org",
-        language="de",
-    )
+def book(counselor, location):
+    """Alice books an appointment: for Dana in two minutes unless told otherwise."""
+
+    def make(
+        *,
+        starts_in: timedelta = timedelta(minutes=2),
+        starts_at=None,
+        name: str = "Dana Yilmaz",
+        email: str = "dana@example.org",
+        language: str = "de",
+        **extra,
+    ) -> appointments.Booking:
+        return appointments.create_appointment(
+            counselor=counselor,
+            location=location,
+            starts_at=starts_at or timezone.now() + starts_in,
+            citizen_name=name,
+            citizen_email=email,
+            language=language,
+            **extra,
+        )
+
+    return make
+
+
+@pytest.fixture
+def booking(book):
+    """Dana's appointment, starting in two minutes (the waiting room is open)."""
+    return book()
 
 
 @pytest.fixture

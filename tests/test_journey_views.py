@@ -34,16 +34,10 @@ def agree(client, participant):
 
 
 @pytest.fixture
-def later(counselor, location, settings):
-    """An appointment one hour ahead: the waiting room is not open yet."""
-    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
-    return appointments.create_appointment(
-        counselor=counselor,
-        location=location,
-        starts_at=timezone.now() + timedelta(hours=1),
-        citizen_name="Emil Novak",
-        citizen_email="emil@example.org",
-        language="en",
+def later(book):
+    """Emil's appointment, in English, one hour ahead: the waiting room is not open yet."""
+    return book(
+        starts_in=timedelta(hours=1), name="Emil Novak", email="emil@example.org", language="en"
     )
 
 

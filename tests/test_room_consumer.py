@@ -224,3 +224,28 @@ def test_the_counselors_errors_speak_the_language_of_her_browser(counselor, appo
         await communicator.disconnect()
 
     run(scenario)
+
+
+@pytest.mark.parametrize(
+    ("origin", "admitted"),
+    [(b"http://localhost", True), (b"https://evil.example", False)],
+)
+def test_a_page_of_another_site_cannot_open_the_room_socket(
+    appointment, counselor, origin, admitted
+):
+    """The WebSocket checks the Origin against ALLOWED_HOSTS before anything else runs."""
+    from videotermin.asgi import application as full_application
+
+    async def scenario():
+        communicator = WebsocketCommunicator(
+            full_application,
+            f"/ws/room/{appointment.public_id}/",
+            headers=[(b"origin", origin), (b"host", b"localhost")],
+        )
+        # Even a signed-in counselor's browser is refused when the page is not ours.
+        communicator.scope["user"] = counselor
+        connected, _ = await communicator.connect(TIMEOUT)
+        assert connected is admitted
+        await communicator.disconnect()
+
+    run(scenario)

@@ -10,7 +10,7 @@ import pytest
 from django.core import mail
 from django.test import Client
 from django.urls import reverse
-from django.utils import timezone, translation
+from django.utils import translation
 from django.utils.translation import gettext, ngettext
 
 from videotermin.appointments import emails
@@ -175,16 +175,9 @@ def test_the_invitation_of_a_german_appointment_is_german(booking):
     assert "SUMMARY:Videotermin: Agentur für Arbeit Musterstadt" in calendar
 
 
-def test_the_invitation_of_an_english_appointment_is_english(counselor, location, settings):
-    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
-    english = appointments.create_appointment(
-        counselor=counselor,
-        location=location,
-        starts_at=timezone.now() + timedelta(days=2),
-        citizen_name="Emil Novak",
-        citizen_email="emil@example.org",
-        language="en",
-        send_invitation=False,
+def test_the_invitation_of_an_english_appointment_is_english(book):
+    english = book(
+        starts_in=timedelta(days=2), name="Emil Novak", language="en", send_invitation=False
     )
     emails.send(english.appointment, emails.Kind.INVITATION, token=english.token)
     [message] = mail.outbox

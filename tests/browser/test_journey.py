@@ -22,7 +22,6 @@ from playwright.sync_api import expect
 from tests.browser.conftest import log_in, wait_for_media
 
 from videotermin.agencies.models import Agency
-from videotermin.appointments import services as appointments
 from videotermin.appointments.models import Appointment, Participant
 from videotermin.consent.models import ConsentDecision
 from videotermin.survey.models import SurveyResponse
@@ -69,32 +68,17 @@ TRY_ROOM_SOCKET = """(path) => new Promise((resolve) => {
 
 
 @pytest.fixture
-def invited(server, smtp, counselor, location):
+def invited(server, smtp, book):
     """Dana's appointment in three minutes, her invitation delivered to the SMTP sink."""
-    booking = appointments.create_appointment(
-        counselor=counselor,
-        location=location,
-        starts_at=timezone.now() + timedelta(minutes=3),
-        citizen_name=DANA,
-        citizen_email=DANA_EMAIL,
-        language="de",
-    )
+    booking = book(starts_in=timedelta(minutes=3), name=DANA, email=DANA_EMAIL)
     assert len(smtp.wait(1)) == 1
     return booking
 
 
 @pytest.fixture
-def an_hour_ahead(counselor, location, settings):
+def an_hour_ahead(book):
     """Dana's appointment in an hour: the waiting room opens five minutes before it."""
-    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
-    return appointments.create_appointment(
-        counselor=counselor,
-        location=location,
-        starts_at=timezone.now() + timedelta(hours=1),
-        citizen_name=DANA,
-        citizen_email=DANA_EMAIL,
-        language="de",
-    )
+    return book(starts_in=timedelta(hours=1), name=DANA, email=DANA_EMAIL)
 
 
 # What the citizen does

@@ -1,6 +1,7 @@
 // The citizen's page: waiting room, then the call with the counselor (who makes the offers).
 import {Connection, socketUrl} from './protocol.js';
-import {LocalMedia, Peer, closeAll, hangUp, setDevice} from './call.js';
+import {LocalMedia, Peer, closeAll, hangUp} from './call.js';
+import {wireControls} from './controls.js';
 
 const root = /** @type {HTMLElement} */ (document.getElementById('room'));
 const text = root.dataset;
@@ -123,27 +124,9 @@ connection.onClosed = (reason) => {
     say();
 };
 
-ready.then((stream) => {
-    if (stream) $('local-video').srcObject = stream;
-    else showError(text.msgNoDevices);
-    $('toggle-camera').disabled = !media.has('video');
-    $('toggle-microphone').disabled = !media.has('audio');
-});
-
-$('toggle-microphone').addEventListener('click', () => {
-    setDevice(media, connection, 'audio', !media.microphone);
-    $('toggle-microphone').setAttribute('aria-pressed', String(!media.microphone));
-});
-$('toggle-camera').addEventListener('click', () => {
-    setDevice(media, connection, 'video', !media.camera);
-    $('toggle-camera').setAttribute('aria-pressed', String(!media.camera));
-});
-$('fullscreen').addEventListener('click', () => {
-    if (document.fullscreenElement) document.exitFullscreen();
-    else root.requestFullscreen().catch(() => {});
-});
-document.addEventListener('fullscreenchange', () => {
-    $('fullscreen').setAttribute('aria-pressed', String(!!document.fullscreenElement));
+wireControls({
+    media, connection, ready, fullscreenTarget: root,
+    onNoDevices: () => showError(text.msgNoDevices),
 });
 $('sound').addEventListener('click', () => {
     $('remote-video').muted = false;

@@ -1,7 +1,8 @@
 // The counselor's page: the live waiting list, admission, and the call. The counselor makes
 // the offer to every admitted participant whose page is connected (docs/protocol.md).
 import {Connection, socketUrl} from './protocol.js';
-import {LocalMedia, Peer, closeAll, setDevice} from './call.js';
+import {LocalMedia, Peer, closeAll} from './call.js';
+import {wireControls} from './controls.js';
 
 const root = /** @type {HTMLElement} */ (document.getElementById('room'));
 const text = root.dataset;
@@ -193,27 +194,9 @@ connection.onClosed = (reason) => {
     if (message) say(message);
 };
 
-ready.then((stream) => {
-    if (stream) $('local-video').srcObject = stream;
-    else showError(text.msgNoDevices);
-    $('toggle-camera').disabled = !media.has('video');
-    $('toggle-microphone').disabled = !media.has('audio');
-});
-
-$('toggle-microphone').addEventListener('click', () => {
-    setDevice(media, connection, 'audio', !media.microphone);
-    $('toggle-microphone').setAttribute('aria-pressed', String(!media.microphone));
-});
-$('toggle-camera').addEventListener('click', () => {
-    setDevice(media, connection, 'video', !media.camera);
-    $('toggle-camera').setAttribute('aria-pressed', String(!media.camera));
-});
-$('fullscreen').addEventListener('click', () => {
-    if (document.fullscreenElement) document.exitFullscreen();
-    else $('call').requestFullscreen().catch(() => {});
-});
-document.addEventListener('fullscreenchange', () => {
-    $('fullscreen').setAttribute('aria-pressed', String(!!document.fullscreenElement));
+wireControls({
+    media, connection, ready, fullscreenTarget: $('call'),
+    onNoDevices: () => showError(text.msgNoDevices),
 });
 $('identity').addEventListener('click', () => connection.confirmIdentity());
 $('end').addEventListener('click', () => {
