@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 PORT ?= 8000
 export DJANGO_SETTINGS_MODULE := videotermin.settings
 
-.PHONY: run test test-sqlite test-postgres lint bench messages system-packages collectstatic clean
+.PHONY: run test test-js test-sqlite test-postgres lint bench messages system-packages collectstatic clean
 
 $(STAMP): pyproject.toml requirements.lock
 	$(PYTHON) -m venv $(VENV)
@@ -15,11 +15,15 @@ $(STAMP): pyproject.toml requirements.lock
 	$(BIN)/pip install -q --no-deps -e .
 	touch $(STAMP)
 
-# Debian packages: the browser for the tests and gettext for the catalogues.
+# Debian packages: the browser, coturn (TURN), and iproute2 with nftables (shaped test links)
+# for the tests and bench; gettext for the catalogues.
 system-packages:
 	@missing=""; \
 	command -v msgfmt >/dev/null || missing="$$missing gettext"; \
 	if [ -n "$(WITH_BROWSER)" ] && ! command -v chromium >/dev/null; then missing="$$missing chromium"; fi; \
+	if [ -n "$(WITH_BROWSER)" ] && ! command -v turnserver >/dev/null; then missing="$$missing coturn"; fi; \
+	if [ -n "$(WITH_BROWSER)" ] && ! command -v nft >/dev/null; then missing="$$missing nftables"; fi; \
+	if [ -n "$(WITH_BROWSER)" ] && ! command -v tc >/dev/null; then missing="$$missing iproute2"; fi; \
 	if [ -n "$$missing" ]; then \
 		echo "Installing Debian packages:$$missing"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
@@ -43,8 +47,14 @@ run: $(STAMP) messages collectstatic
 
 test: $(STAMP) messages
 	$(MAKE) -s system-packages WITH_BROWSER=1
+	$(MAKE) -s test-js
 	$(MAKE) -s test-sqlite
 	$(MAKE) -s test-postgres
+
+# The browser modules' DOM-free logic (the quality step-down) under Node's own test runner.
+test-js:
+	@command -v node >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs >/dev/null)
+	node --test tests/js/
 
 # The tests serve the static sources, never a stale collectstatic copy.
 test-sqlite: $(STAMP)

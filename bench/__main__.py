@@ -4,6 +4,7 @@ Prints `metric: value unit` lines and writes bench/results/latest.json (and a da
 """
 
 import json
+import os
 import statistics
 import sys
 import time
@@ -13,11 +14,14 @@ from pathlib import Path
 
 import psutil
 from playwright.sync_api import Page, sync_playwright
+from tests.turnserver import TurnServer
 
 from bench.server import BenchServer
 
 RESULTS = Path(__file__).resolve().parent / "results"
 RUNS = 10
+RELAY_RUNS = 5
+TURN_SECRET = "bench-turn-secret-0815"
 CALL_SECONDS = 120
 PASSWORD = "bench-password-4711-lang"
 CHROMIUM_ARGS = [
@@ -46,14 +50,30 @@ STATS = """async () => {
 }"""
 
 
-def setup_counselor():
+# The selected candidate pair of every peer: both ends must be TURN relay candidates.
+RELAYED = """async () => {
+  const types = [];
+  for (const peer of (globalThis.videoterminPeers || new Map()).values()) {
+    const report = await peer.pc.getStats();
+    report.forEach((s) => {
+      if (s.type !== 'transport' || !s.selectedCandidatePairId) return;
+      const pair = report.get(s.selectedCandidatePairId);
+      types.push(report.get(pair.localCandidateId).candidateType,
+                 report.get(pair.remoteCandidateId).candidateType);
+    });
+  }
+  return types.length > 0 && types.every((t) => t === 'relay');
+}"""
+
+
+def setup_counselor(slug: str = "bench", relay_only: bool = False):
     from django.contrib.auth import get_user_model
 
     from videotermin.agencies.models import Agency, Location, StaffMember
 
-    agency = Agency.objects.create(name="Bench Agentur", slug="bench")
+    agency = Agency.objects.create(name=f"Agentur {slug}", slug=slug, relay_only=relay_only)
     location = Location.objects.create(agency=agency, name="Bench")
-    user = get_user_model().objects.create_user("bench", password=PASSWORD)
+    user = get_user_model().objects.create_user(slug, password=PASSWORD)
     StaffMember.objects.create(user=user, agency=agency, location=location)
     return user, location
 
@@ -118,53 +138,100 @@ def one_call(browser, url: str, counselor_page: Page, booking, measure_bytes: bo
     return {"context": context, "page": page, "admit_ms": elapsed_ms, "bytes": downloaded["bytes"]}
 
 
+TEST_CALL_RUNS = 5
+ECHO_FRAMES = """async () => {
+  const call = globalThis.videoterminTestCall;
+  return call ? (await call.stats()).framesDecoded : 0;
+}"""
+
+
+def test_call_round_trips(browser, url: str, booking) -> list[float]:
+    """From "Start test call" to the first own frame back from the server's echo, several times."""
+    context = browser.new_context(locale="en-GB")
+    page = context.new_page()
+    page.goto(f"{url}/j/{booking.token}/")
+    page.locator("button[name=decision][value=accept]").click()
+    page.locator("#test-call").wait_for()
+    times = []
+    for _ in range(TEST_CALL_RUNS):
+        page.reload()
+        page.locator("#preview").wait_for()
+        page.wait_for_function("() => document.querySelector('#preview').srcObject !== null")
+        started = time.monotonic()
+        page.locator("#test-call").click()
+        deadline = started + 30
+        while page.evaluate(ECHO_FRAMES) == 0:
+            if time.monotonic() > deadline:
+                raise RuntimeError("no echo came back")
+            time.sleep(0.01)
+        times.append((time.monotonic() - started) * 1000)
+    context.close()
+    return times
+
+
+def counselor_page_of(browser, url: str, username: str) -> Page:
+    page = browser.new_context(locale="en-GB").new_page()
+    page.goto(f"{url}/staff/login/")
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", PASSWORD)
+    page.locator("form button[type=submit]").click()
+    page.wait_for_load_state()
+    return page
+
+
+def relay_join_times(browser, url: str) -> list[float]:
+    """Admit to first remote frame when the agency sends everything through coturn."""
+    counselor, location = setup_counselor("bench-relay", relay_only=True)
+    counselor_page = counselor_page_of(browser, url, "bench-relay")
+    times = []
+    for _ in range(RELAY_RUNS):
+        call = one_call(browser, url, counselor_page, book(counselor, location), False)
+        if not (call["page"].evaluate(RELAYED) and counselor_page.evaluate(RELAYED)):
+            raise RuntimeError("the relay-only call did not go through the TURN relay")
+        times.append(call["admit_ms"])
+        call["context"].close()
+    counselor_page.context.close()
+    return times
+
+
+OUTBOUND_VIDEO_BYTES = """async () => {
+  let bytes = 0;
+  for (const peer of (globalThis.videoterminPeers || new Map()).values()) {
+    (await peer.pc.getStats()).forEach((s) => {
+      if (s.type === 'outbound-rtp' && s.kind === 'video') bytes += s.bytesSent || 0;
+    });
+  }
+  return {bytes, at: performance.now()};
+}"""
+MODE_SECONDS = 10
+
+
+def video_bitrate_in_mode(page: Page, label: str) -> float:
+    """The citizen's outbound video in kbit/s over MODE_SECONDS after choosing a quality mode."""
+    page.get_by_label(label).check()
+    time.sleep(3)  # the encoder settles at the new rate
+    before = page.evaluate(OUTBOUND_VIDEO_BYTES)
+    time.sleep(MODE_SECONDS)
+    after = page.evaluate(OUTBOUND_VIDEO_BYTES)
+    seconds = (after["at"] - before["at"]) / 1000
+    return round(8 * (after["bytes"] - before["bytes"]) / 1000 / seconds, 1)
+
+
 def main() -> int:
     results: dict[str, float] = {}
-    with BenchServer() as server, sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path="/usr/bin/chromium", headless=True, args=CHROMIUM_ARGS
-        )
-        counselor, location = setup_counselor()
-        staff = browser.new_context(locale="en-GB")
-        counselor_page = staff.new_page()
-        counselor_page.goto(f"{server.url}/staff/login/")
-        counselor_page.fill("input[name=username]", "bench")
-        counselor_page.fill("input[name=password]", PASSWORD)
-        counselor_page.locator("form button[type=submit]").click()
-        counselor_page.wait_for_load_state()
-
-        admit_times = []
-        for run in range(RUNS):
-            call = one_call(
-                browser,
-                server.url,
-                counselor_page,
-                book(counselor, location),
-                measure_bytes=run == 0,
-            )
-            if run == 0:
-                results["citizen_download_compressed"] = round(call["bytes"] / 1024, 1)
-            admit_times.append(call["admit_ms"])
-            if run < RUNS - 1:
-                call["context"].close()
-
-        results["admit_to_first_remote_frame_median"] = round(statistics.median(admit_times), 1)
-
-        # The last call stays up: measure what the server spends on it.
-        server_process = psutil.Process(server.process.pid)
-        before = server_process.cpu_times()
-        time.sleep(CALL_SECONDS)
-        after = server_process.cpu_times()
-        wait_for_media(call["page"])
-        results["server_cpu_for_2min_call"] = round(
-            (after.user - before.user) + (after.system - before.system), 3
-        )
-        browser.close()
-
+    # A real coturn; only the relay-only agency's calls use it (the others connect directly).
+    with TurnServer(TURN_SECRET) as turn:
+        os.environ.update(TURN_URLS=",".join(turn.urls), TURN_SECRET=TURN_SECRET)
+        with BenchServer() as server, sync_playwright() as playwright:
+            run_calls(server, playwright, results)
     units = {
         "citizen_download_compressed": "KB",
         "admit_to_first_remote_frame_median": "ms",
+        "join_time_via_turn_relay_median": "ms",
+        "test_call_round_trip_median": "ms",
         "server_cpu_for_2min_call": "s",
+        "video_bitrate_data_saver": "kbit/s",
+        "video_bitrate_audio_only": "kbit/s",
     }
     for metric, value in results.items():
         print(f"{metric}: {value} {units[metric]}")
@@ -176,10 +243,54 @@ def main() -> int:
         "results": results,
         "units": units,
         "runs": RUNS,
+        "relay_runs": RELAY_RUNS,
         "call_seconds": CALL_SECONDS,
     }
     (RESULTS / "latest.json").write_text(json.dumps(record, indent=2) + "\n")
     return 0 if budget_ok else 1
+
+
+def run_calls(server: BenchServer, playwright, results: dict[str, float]) -> None:
+    browser = playwright.chromium.launch(
+        executable_path="/usr/bin/chromium", headless=True, args=CHROMIUM_ARGS
+    )
+    counselor, location = setup_counselor()
+    counselor_page = counselor_page_of(browser, server.url, "bench")
+
+    admit_times = []
+    for run in range(RUNS):
+        call = one_call(
+            browser,
+            server.url,
+            counselor_page,
+            book(counselor, location),
+            measure_bytes=run == 0,
+        )
+        if run == 0:
+            results["citizen_download_compressed"] = round(call["bytes"] / 1024, 1)
+        admit_times.append(call["admit_ms"])
+        if run < RUNS - 1:
+            call["context"].close()
+
+    results["admit_to_first_remote_frame_median"] = round(statistics.median(admit_times), 1)
+    relay_times = relay_join_times(browser, server.url)
+    results["join_time_via_turn_relay_median"] = round(statistics.median(relay_times), 1)
+    echo_times = test_call_round_trips(browser, server.url, book(counselor, location))
+    results["test_call_round_trip_median"] = round(statistics.median(echo_times), 1)
+
+    # The last call stays up: measure what the server spends on it.
+    server_process = psutil.Process(server.process.pid)
+    before = server_process.cpu_times()
+    time.sleep(CALL_SECONDS)
+    after = server_process.cpu_times()
+    wait_for_media(call["page"])
+    results["server_cpu_for_2min_call"] = round(
+        (after.user - before.user) + (after.system - before.system), 3
+    )
+    # Still the same call: what the citizen's camera costs in the frugal quality modes.
+    results["video_bitrate_data_saver"] = video_bitrate_in_mode(call["page"], "Data saver")
+    results["video_bitrate_audio_only"] = video_bitrate_in_mode(call["page"], "Audio only")
+    browser.close()
 
 
 if __name__ == "__main__":

@@ -65,6 +65,7 @@ INSTALLED_APPS = [
     "videotermin.appointments",
     "videotermin.consent",
     "videotermin.journey",
+    "videotermin.checks",
     "videotermin.calls",
     "videotermin.staff",
     "videotermin.survey",
@@ -215,6 +216,28 @@ else:
 # Signaling limits: messages larger than this are refused without being parsed.
 SIGNALING_MAX_MESSAGE_BYTES = envint("VIDEOTERMIN_SIGNALING_MAX_BYTES", 64 * 1024)
 
+# Documents go browser to browser over a data channel (never through the server); the pages
+# refuse larger files before sending and on receipt.
+MAX_DOCUMENT_MB = envint("VIDEOTERMIN_MAX_DOCUMENT_MB", 25)
+
+# TURN (coturn with use-auth-secret): every room member gets credentials of its own that expire
+# after TURN_TTL_SECONDS (calls/ice.py). Without TURN_URLS browsers connect directly only.
+TURN_URLS = envlist("TURN_URLS")
+TURN_SECRET = envstr("TURN_SECRET")
+TURN_TTL_SECONDS = envint("TURN_TTL_SECONDS", 3600)
+STUN_URLS = envlist("STUN_URLS")
+if TURN_URLS and not TURN_SECRET:
+    raise ImproperlyConfigured("TURN_URLS needs TURN_SECRET (or TURN_SECRET_FILE), as in coturn.")
+if TURN_TTL_SECONDS < 60:
+    raise ImproperlyConfigured("TURN_TTL_SECONDS must be at least 60.")
+
+# The test call of the device check (J7): media goes to the server and back. "aiortc" runs in
+# this process; a Janus echotest backend comes later (docs/operations.md).
+ECHO_BACKEND = envstr("VIDEOTERMIN_ECHO_BACKEND", "aiortc")
+# An echo decodes and re-encodes (about 15 % of a core each): few at once, and not for long.
+TEST_CALL_LIMIT = envint("VIDEOTERMIN_TEST_CALL_LIMIT", 4)
+TEST_CALL_SECONDS = envint("VIDEOTERMIN_TEST_CALL_SECONDS", 60)
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
@@ -224,5 +247,8 @@ LOGGING = {
     "loggers": {
         "django.channels.server": {"level": "WARNING"},
         "axes": {"level": "WARNING"},
+        # The test call's ICE logs name the citizen's addresses: personal data, not for logs.
+        "aioice": {"level": "WARNING"},
+        "aiortc": {"level": "WARNING"},
     },
 }

@@ -26,6 +26,14 @@ class Agency(models.Model):
     )
     time_zone = models.CharField(_("time zone"), max_length=64, default="Europe/Berlin")
     primary_color = models.CharField(_("primary colour"), max_length=7, default="#00526e")
+    relay_only = models.BooleanField(
+        _("relay only"),
+        default=False,
+        help_text=_(
+            "Send all call media through the agency's TURN server. This hides participants' IP "
+            "addresses from each other; the media stays end-to-end encrypted."
+        ),
+    )
 
     class Meta:
         verbose_name = _("agency")

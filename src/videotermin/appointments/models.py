@@ -61,6 +61,8 @@ class Appointment(models.Model):
     identity_checked_at = models.DateTimeField(null=True, blank=True)
     # The counselor's current room connection; an older tab is told to step aside.
     counselor_session = models.CharField(max_length=32, blank=True)
+    # The counselor's page is sharing a screen now (J11); reset when the counselor's page connects.
+    counselor_screen_on = models.BooleanField(default=False)
     identity_checked_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.SET_NULL,
@@ -166,6 +168,9 @@ class Participant(models.Model):
     operating_system = models.CharField(max_length=100, blank=True)
     camera_on = models.BooleanField(default=False)
     microphone_on = models.BooleanField(default=False)
+    # The counselor allows this participant to share a screen (J11); revocable at any time.
+    may_share_screen = models.BooleanField(default=False)
+    screen_on = models.BooleanField(default=False)
 
     presence = models.CharField(max_length=10, choices=Presence.choices, default=Presence.AWAY)
     # The current connection of this participant's page; a reload replaces it.

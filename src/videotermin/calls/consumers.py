@@ -12,7 +12,7 @@ from django.utils.translation import gettext as _
 
 from videotermin.appointments.models import Appointment, Participant
 from videotermin.appointments.services import NotAllowed
-from videotermin.calls import protocol, services
+from videotermin.calls import ice, protocol, services
 from videotermin.calls.state import Member, find_member, room_state
 from videotermin.lib.events import publish, room_group
 from videotermin.lib.i18n import socket_language
@@ -88,6 +88,11 @@ class RoomConsumer(AsyncJsonWebsocketConsumer):
                     "role": "counselor" if member.is_counselor else self._own_participant().role,
                     "id": None if member.is_counselor else self._me(),
                 },
+                # Fresh TURN credentials on every connection: the page's may have expired.
+                "ice": ice.ice_config(
+                    member.appointment.agency,
+                    ice.staff_member_id(member.user) if member.is_counselor else self._me(),
+                ),
             }
         )
         await self._send_state()
@@ -98,7 +103,7 @@ class RoomConsumer(AsyncJsonWebsocketConsumer):
         user_agent = headers.get(b"user-agent", b"").decode(errors="replace")
         if member.is_counselor:
             Appointment.objects.filter(pk=member.appointment.pk).update(
-                counselor_session=self.session
+                counselor_session=self.session, counselor_screen_on=False
             )
             services.announce(member.appointment)
             publish(self.group, "room.superseded", who="counselor", session=self.session)
@@ -153,8 +158,26 @@ class RoomConsumer(AsyncJsonWebsocketConsumer):
         await self.send_json({"type": "pong", "v": protocol.VERSION})
 
     async def got_status(self, message: protocol.Status) -> None:
+        if message.screen is not None:
+            await database_sync_to_async(self._share_screen)(message.screen)
+            if message.model_fields_set == {"v", "type", "screen"}:
+                return
         if self.member.is_counselor:
             return
+        if message.network is not None:
+            # Data minimisation: the sample goes to the counselor's page and is never stored.
+            await self.channel_layer.group_send(
+                self.group,
+                {
+                    "type": "room.network",
+                    "participant": self._me(),
+                    "name": self._own_participant().name,
+                    "session": self.session,
+                    "network": message.network.model_dump(),
+                },
+            )
+            if not message.model_fields_set - {"v", "type", "network"}:
+                return
         await database_sync_to_async(services.update_status)(
             self._own_participant(),
             camera=message.camera,
@@ -189,6 +212,18 @@ class RoomConsumer(AsyncJsonWebsocketConsumer):
         participant = await self._participant(message.participant)
         await database_sync_to_async(services.admit)(participant, by=self._counselor())
 
+    def _share_screen(self, sharing: bool) -> None:
+        if self.member.is_counselor:
+            services.counselor_shares_screen(self.member.appointment, sharing)
+        else:
+            services.share_screen(self._own_participant(), sharing)
+
+    async def got_screen(self, message: protocol.Screen) -> None:
+        participant = await self._participant(message.participant)
+        await database_sync_to_async(services.allow_screen_sharing)(
+            participant, message.allowed, by=self._counselor()
+        )
+
     async def got_identity(self, message: protocol.Identity) -> None:
         await database_sync_to_async(services.confirm_identity)(
             self.member.appointment, by=self._counselor()
@@ -215,6 +250,11 @@ class RoomConsumer(AsyncJsonWebsocketConsumer):
     async def room_admitted(self, event: dict[str, Any]) -> None:
         if not self.member.is_counselor and event["participant"] == self._me():
             await self.send_json({"type": "admitted", "v": protocol.VERSION})
+
+    async def room_network(self, event: dict[str, Any]) -> None:
+        if self.member.is_counselor:
+            payload = {key: event[key] for key in ("participant", "name", "session", "network")}
+            await self.send_json({"type": "network", "v": protocol.VERSION, **payload})
 
     async def room_signal(self, event: dict[str, Any]) -> None:
         if event["to"] != self.session:

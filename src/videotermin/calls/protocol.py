@@ -28,13 +28,27 @@ class Check(BaseModel):
     ] = Field(default_factory=dict, max_length=30)
 
 
+class Network(BaseModel):
+    """A citizen's live network sample for the counselor; relayed, never stored."""
+
+    model_config = ConfigDict(extra="forbid")
+    rttMs: Annotated[float, Field(ge=0, le=60_000)] | None = None  # noqa: N815 (browser's names)
+    lossPct: Annotated[float, Field(ge=0, le=100)] | None = None  # noqa: N815
+    kbpsOut: Annotated[float, Field(ge=0, le=1_000_000)] | None = None  # noqa: N815
+    kbpsIn: Annotated[float, Field(ge=0, le=1_000_000)] | None = None  # noqa: N815
+    mode: Literal["high", "saver", "audio"]
+
+
 class Status(Message):
     """The sender's own device status: camera and microphone on or off, the device check."""
 
     type: Literal["status"]
     camera: bool | None = None
     microphone: bool | None = None
+    # Sharing a screen now; the only field the counselor's status is read for.
+    screen: bool | None = None
     check: Check | None = None
+    network: Network | None = None
 
 
 class Description(BaseModel):
@@ -65,6 +79,14 @@ class Admit(Message):
     participant: UUID
 
 
+class Screen(Message):
+    """The counselor allows or forbids a participant to share a screen."""
+
+    type: Literal["screen"]
+    participant: UUID
+    allowed: bool
+
+
 class Identity(Message):
     type: Literal["identity"]
 
@@ -78,7 +100,7 @@ class End(Message):
 
 
 Inbound = Annotated[
-    Ping | Status | Signal | Admit | Identity | Leave | End, Field(discriminator="type")
+    Ping | Status | Signal | Admit | Identity | Leave | End | Screen, Field(discriminator="type")
 ]
 _inbound = TypeAdapter(Inbound)
 

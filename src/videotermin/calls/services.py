@@ -37,6 +37,8 @@ def arrive(participant: Participant, *, user_agent: str = "") -> Participant:
     else:
         participant.presence = Presence.WAITING
         participant.waiting_since = participant.waiting_since or now
+    # A new page shares nothing yet, whatever the previous one did.
+    participant.screen_on = False
     if user_agent:
         browser, operating_system = describe_user_agent(user_agent)
         participant.browser, participant.operating_system = browser, operating_system
@@ -130,6 +132,58 @@ def confirm_identity(appointment: Appointment, *, by) -> Appointment:
         )
         announce(appointment)
     return appointment
+
+
+@transaction.atomic
+def allow_screen_sharing(participant: Participant, allowed: bool, *, by) -> Participant:
+    """The counselor lets the participant share a screen, or revokes it (which stops a share)."""
+    participant = (
+        Participant.objects.select_for_update()
+        .select_related("appointment__agency")
+        .get(pk=participant.pk)
+    )
+    appointment = participant.appointment
+    _require_counselor(appointment, by)
+    if appointment.call_ended_at or appointment.cancelled_at:
+        raise NotAllowed(_("This consultation has already ended."))
+    if participant.may_share_screen == allowed:
+        return participant
+    participant.may_share_screen = allowed
+    if not allowed:
+        participant.screen_on = False
+    participant.save(update_fields=["may_share_screen", "screen_on"])
+    record(
+        "participant.screen_sharing_allowed" if allowed else "participant.screen_sharing_revoked",
+        agency=appointment.agency,
+        actor=by,
+        appointment=appointment,
+        participant=str(participant.public_id),
+    )
+    announce(appointment)
+    return participant
+
+
+@transaction.atomic
+def share_screen(participant: Participant, sharing: bool) -> None:
+    """The participant's page started or stopped sharing a screen; only while allowed."""
+    participant = Participant.objects.select_for_update().get(pk=participant.pk)
+    if sharing and not participant.may_share_screen:
+        raise NotAllowed(_("The counselor has not allowed you to share your screen."))
+    if participant.screen_on != sharing:
+        participant.screen_on = sharing
+        participant.save(update_fields=["screen_on"])
+        announce(participant.appointment)
+
+
+@transaction.atomic
+def counselor_shares_screen(appointment: Appointment, sharing: bool) -> None:
+    """The counselor's page started or stopped sharing a screen; the room is told."""
+    if (
+        Appointment.objects.filter(pk=appointment.pk)
+        .exclude(counselor_screen_on=sharing)
+        .update(counselor_screen_on=sharing)
+    ):
+        announce(appointment)
 
 
 @transaction.atomic

@@ -52,6 +52,8 @@ def room_state(appointment_pk: int, *, for_counselor: bool) -> dict[str, Any]:
             "session": p.session if p.presence == Participant.Presence.IN_CALL else None,
             "camera": p.camera_on,
             "microphone": p.microphone_on,
+            "mayShareScreen": p.may_share_screen,
+            "screen": p.screen_on and p.may_share_screen,
         }
         if for_counselor:
             entry.update(
@@ -77,6 +79,7 @@ def room_state(appointment_pk: int, *, for_counselor: bool) -> dict[str, Any]:
         "counselor": {
             "name": counselor.get_full_name() or counselor.get_username(),
             "session": appointment.counselor_session or None,
+            "screen": appointment.counselor_screen_on and bool(appointment.counselor_session),
         },
         "participants": participants,
     }

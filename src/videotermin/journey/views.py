@@ -20,6 +20,7 @@ from pydantic import ValidationError
 
 from videotermin.appointments.models import Appointment, Participant
 from videotermin.appointments.services import LinkError, NotAllowed, can_enter, resolve_link
+from videotermin.calls import ice
 from videotermin.calls import services as calls
 from videotermin.calls.protocol import Check
 from videotermin.consent import services as consent
@@ -223,6 +224,7 @@ def room(request: HttpRequest, participant: Participant) -> HttpResponse:
             "ws_path": f"/ws/room/{appointment.public_id}/",
             "survey_url": reverse("survey:start", args=[participant.public_id]),
             "check_url": reverse("journey:check", args=[participant.public_id]),
+            **ice.page_context(appointment.agency, str(participant.public_id)),
         },
     )
 

@@ -5,6 +5,7 @@ from typing import Any
 from django.utils import timezone
 
 from videotermin.appointments.models import Appointment
+from videotermin.checks.summary import network_summary
 
 
 def describe(public_id: str, user) -> dict[str, Any] | None:
@@ -36,5 +37,6 @@ def describe(public_id: str, user) -> dict[str, Any] | None:
             "os": citizen.operating_system if citizen else "",
             "camera": citizen.camera_on if citizen else False,
             "microphone": citizen.microphone_on if citizen else False,
+            "network": network_summary(citizen.check_details) if citizen else "",
         },
     }

@@ -20,6 +20,7 @@ from django.views.decorators.http import require_POST
 from videotermin.agencies.models import StaffMember
 from videotermin.appointments import services
 from videotermin.appointments.models import Appointment
+from videotermin.calls import ice
 from videotermin.staff.forms import AppointmentForm
 
 UPCOMING_DAYS = 14
@@ -221,5 +222,6 @@ def room(request: HttpRequest, public_id) -> HttpResponse:
             "appointment": appointment,
             "citizen": appointment.citizen(),
             "ws_path": f"/ws/room/{appointment.public_id}/",
+            **ice.page_context(appointment.agency, ice.staff_member_id(request.user)),
         },
     )

@@ -9,6 +9,9 @@
 /** @type {Map<string, Peer>} */
 export const peers = new Map();
 /** @type {any} */ (globalThis).videoterminPeers = peers;
+/** Called with every new Peer, e.g. to use its data channels. */
+/** @type {Set<(peer: Peer) => void>} */
+export const peerListeners = new Set();
 
 export class Peer {
     /**
@@ -26,6 +29,10 @@ export class Peer {
         this.onRemoteStream = () => {};
         /** @type {(state: RTCPeerConnectionState) => void} */
         this.onConnectionState = () => {};
+        /** @type {string|null} the mid of the screen's video section (share.js) */
+        this.screenMid = null;
+        /** @type {(track: MediaStreamTrack, transceiver: RTCRtpTransceiver) => void} */
+        this.onScreenTrack = () => {};
 
         this.pc.onicecandidate = (event) => {
             if (event.candidate) {
@@ -33,10 +40,27 @@ export class Peer {
             }
         };
         this.pc.ontrack = (event) => {
+            if (this.screenMid !== null && event.transceiver.mid === this.screenMid) {
+                this.onScreenTrack(event.track, event.transceiver);
+                return;
+            }
             this.onRemoteStream(event.streams[0] || new MediaStream([event.track]));
         };
-        this.pc.onconnectionstatechange = () => this.onConnectionState(this.pc.connectionState);
+        /** Whether this side makes the offers, and so also the ICE restarts (the counselor). */
+        this.offerer = false;
+        /** @type {ReturnType<typeof setTimeout>|undefined} */
+        this.restartTimer = undefined;
+        this.pc.onconnectionstatechange = () => {
+            const state = this.pc.connectionState;
+            this.onConnectionState(state);
+            if (this.offerer) this.watch(state);
+        };
         peers.set(remote, this);
+        // Chat and documents (chat.js, transfer.js): pre-negotiated channels exist on both sides
+        // at once, without ondatachannel or a renegotiation; DTLS encrypts them end to end.
+        this.chat = this.pc.createDataChannel('chat', {negotiated: true, id: 0});
+        this.files = this.pc.createDataChannel('files', {negotiated: true, id: 1});
+        for (const listener of peerListeners) listener(this);
     }
 
     /** @param {MediaStream|null} stream */
@@ -45,25 +69,56 @@ export class Peer {
         for (const track of stream.getTracks()) this.pc.addTrack(track, stream);
     }
 
+    /**
+     * Restart ICE when the path between the two breaks (a network change, a lost route): at
+     * once on "failed", after a grace period on "disconnected", which often heals by itself.
+     * @param {RTCPeerConnectionState} state
+     */
+    watch(state) {
+        clearTimeout(this.restartTimer);
+        if (state === 'failed') this.restartIce();
+        else if (state === 'disconnected') this.restartTimer = setTimeout(() => this.restartIce(), 3000);
+    }
+
+    async restartIce() {
+        if (this.pc.signalingState !== 'stable') return; // a negotiation is under way already
+        await this.pc.setLocalDescription(await this.pc.createOffer({iceRestart: true}));
+        this.sendDescription();
+    }
+
     /** Offer audio and video; receive both even without a camera or microphone of our own. */
     async makeOffer() {
+        this.offerer = true;
         for (const kind of ['audio', 'video']) {
             if (!this.pc.getTransceivers().some((t) => t.receiver.track.kind === kind)) {
                 this.pc.addTransceiver(kind, {direction: 'recvonly'});
             }
         }
+        // The screen's own video section, reserved from the start: sharing only replaces its
+        // track, with no renegotiation (docs/protocol.md).
+        if (this.screenMid === null) this.pc.addTransceiver('video', {direction: 'sendrecv'});
         await this.pc.setLocalDescription(await this.pc.createOffer());
+        this.screenMid ??= screenMid(/** @type {any} */ (this.pc.localDescription).sdp);
         this.sendDescription();
     }
 
     /** @param {Description} description */
     async handleDescription(description) {
+        if (description.type === 'offer') this.screenMid = screenMid(description.sdp);
         await this.pc.setRemoteDescription(description);
+        // Answer the screen's section send-and-receive, so either side may share later.
+        const screen = this.screenTransceiver();
+        if (screen && description.type === 'offer') screen.direction = 'sendrecv';
         for (const candidate of this.pending.splice(0)) await this.addCandidate(candidate);
         if (description.type === 'offer') {
             await this.pc.setLocalDescription(await this.pc.createAnswer());
             this.sendDescription();
         }
+    }
+
+    /** The transceiver of the screen's video section, once negotiated. */
+    screenTransceiver() {
+        return this.pc.getTransceivers().find((t) => t.mid === this.screenMid) || null;
     }
 
     /** @param {Candidate} candidate */
@@ -91,10 +146,25 @@ export class Peer {
     }
 
     close() {
+        clearTimeout(this.restartTimer);
         this.pc.onicecandidate = this.pc.ontrack = this.pc.onconnectionstatechange = null;
         this.pc.close();
         if (peers.get(this.remote) === this) peers.delete(this.remote);
     }
+}
+
+/**
+ * The mid of an offer's second video section, which always carries the screen.
+ * @param {string} sdp
+ * @returns {string|null}
+ */
+export function screenMid(sdp) {
+    const mids = [];
+    for (const section of sdp.split(/\r?\nm=/).slice(1)) {
+        const mid = /\na=mid:(\S+)/.exec(section);
+        if (section.startsWith('video') && mid) mids.push(mid[1]);
+    }
+    return mids[1] ?? null;
 }
 
 /** Close every peer connection (hanging up, or the room closed). */

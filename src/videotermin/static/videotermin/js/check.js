@@ -1,10 +1,14 @@
 // The device check page (J6, J7, J8): runs the check on load, shows it, reports it, counts down.
-import { browserInfo, getMedia, micLevel, playTestTone, verdict } from "./devices.js";
+import { browserInfo, getMedia, micLevel, networkVerdict, playTestTone, verdict } from "./devices.js";
+import { TestCall, TestCallRefused, measureNetwork } from "./network.js";
 
 /** @typedef {import("./devices.js").CheckResults} CheckResults */
 
 const SPEECH_LEVEL = 0.08;
 const LISTEN_MS = 6000;
+// Media flows this long before the test call's loss is taken; the call ends by itself after.
+const TEST_MEASURE_MS = 4000;
+const TEST_CALL_MS = 30000;
 
 const root = document.getElementById("check");
 
@@ -41,8 +45,20 @@ let stream = null;
 let stopLevel = () => {};
 let listenTimer = 0;
 let lastReport = "";
+/** @type {import("./network.js").NetworkResult|null} */
+let network = null;
+let networkRun = 0;
+/** @type {TestCall|null} */
+let testCall = null;
+/** Settles once the check has asked for camera and microphone (a test call waits for it). */
+let mediaAsked = Promise.resolve();
+let mediaAnswered = () => {};
+let testCallTimer = 0;
+/** What the last test call found: loss on the way through the server and back. */
+const testCallResult = { ok: false, failed: /** @type {boolean|null} */ (null), lossPct: /** @type {number|null} */ (null) };
 
 function stopMedia() {
+  stopTestCall();
   stopLevel();
   stopLevel = () => {};
   clearTimeout(listenTimer);
@@ -60,11 +76,13 @@ async function run() {
   byId("result").hidden = true;
   byId("device-help").hidden = true;
   say("check-status", t("status-browser"));
+  checkNetwork();
   const browser = browserInfo();
   const names = { browser: `${browser.name} ${browser.version || ""}`.trim(), os: browser.os };
   say("browser-state", t(!browser.supported ? "browser-bad" : browser.current ? "browser-ok" : "browser-old", names));
 
   say("check-status", t("status-media"));
+  mediaAsked = new Promise((resolve) => { mediaAnswered = () => resolve(undefined); });
   let { stream: media, error } = await getMedia({ video: true, audio: true });
   /** @type {import("./devices.js").MediaErrorKind|null} */
   let cameraError = null;
@@ -85,6 +103,7 @@ async function run() {
     }
   }
   stream = media;
+  mediaAnswered();
   const hasVideo = !!stream && stream.getVideoTracks().length > 0;
   const hasAudio = !!stream && stream.getAudioTracks().length > 0;
   const preview = /** @type {HTMLVideoElement} */ (byId("preview"));
@@ -131,6 +150,12 @@ function helpFor(/** @type {string} */ name, /** @type {string} */ os) {
 
 function finish() {
   if (!results) return;
+  results.network = network && {
+    ...network,
+    lossPct: testCallResult.lossPct ?? network.lossPct,
+    testCall: testCallResult.ok,
+  };
+  results.testCallFailed = testCallResult.failed;
   const { result, remedies } = verdict(results);
   byId("result").hidden = false;
   byId("result-light").className = `light ${result}`;
@@ -149,7 +174,7 @@ function finish() {
       element.hidden = element.dataset.browser !== browser && element.dataset.browser !== "system";
     });
   }
-  say("check-status", t("status-done"));
+  say("check-status", t(network ? "status-done" : "status-network"));
   report(result);
 }
 
@@ -170,6 +195,11 @@ async function report(/** @type {string} */ result) {
       current: browser.current,
       cameraError: results.cameraError,
       microphoneError: results.microphoneError,
+      rtt_ms: results.network ? results.network.rttMs : null,
+      down_kbps: results.network ? results.network.downKbps : null,
+      up_kbps: results.network ? results.network.upKbps : null,
+      loss_pct: results.network ? results.network.lossPct : null,
+      test_call: testCallResult.ok,
     },
   });
   if (body === lastReport) return;
@@ -186,6 +216,116 @@ async function report(/** @type {string} */ result) {
   } catch {
     lastReport = "";
     say("check-status", t("status-save-failed"));
+  }
+}
+
+/** The check's addresses on the server, and the CSRF token for its posts. */
+function urls() {
+  const data = root ? root.dataset : {};
+  const token = root && /** @type {HTMLInputElement|null} */ (root.querySelector("input[name=csrfmiddlewaretoken]"));
+  return {
+    ping: data.pingUrl || "", download: data.downloadUrl || "", upload: data.uploadUrl || "",
+    echo: data.echoUrl || "", echoStop: data.echoStopUrl || "", csrf: token ? token.value : "",
+  };
+}
+
+/** Measure the connection to the server; show the numbers; a newer run wins. */
+async function checkNetwork() {
+  const run = ++networkRun;
+  network = null;
+  for (const id of ["net-rtt", "net-down", "net-up", "net-loss"]) say(id, "–");
+  say("network-state", t("status-network"));
+  const measured = await measureNetwork(urls());
+  if (run !== networkRun) return;
+  network = measured;
+  showNetwork();
+  // The device part decides when the light is first shown; after that every change updates it.
+  if (results && results.micSignal !== null) finish();
+}
+
+function showNetwork() {
+  if (!network) return;
+  const none = t("net-none");
+  const mbit = (/** @type {number|null} */ kbps) => (kbps === null ? none : t("net-mbit", { n: (kbps / 1000).toFixed(1) }));
+  const lossPct = testCallResult.lossPct ?? network.lossPct;
+  say("net-rtt", network.rttMs === null ? none : t("net-ms", { n: network.rttMs }));
+  say("net-down", mbit(network.downKbps));
+  say("net-up", mbit(network.upKbps));
+  say("net-loss", lossPct === null ? none : t("net-percent", { n: lossPct }));
+  say("network-state", t(`network-${networkVerdict({ ...network, lossPct }).level}`));
+}
+
+/** @param {string} [message] why it ended; the "ended" words by default */
+function stopTestCall(message) {
+  clearTimeout(testCallTimer);
+  if (!testCall) return;
+  testCall.stop();
+  testCall = null;
+  const echo = /** @type {HTMLVideoElement} */ (byId("echo"));
+  echo.srcObject = null;
+  echo.hidden = true;
+  say("test-call", t("test-start"));
+  say("test-call-state", message || t("test-ended"));
+}
+
+async function startTestCall() {
+  say("test-call-state", t("test-connecting"));
+  await mediaAsked;
+  if (testCall) return;
+  if (!stream || stream.getTracks().every((track) => track.readyState === "ended")) {
+    say("test-call-state", t("test-no-media"));
+    return;
+  }
+  const call = new TestCall(urls());
+  testCall = call;
+  const echo = /** @type {HTMLVideoElement} */ (byId("echo"));
+  say("test-call", t("test-stop"));
+  say("test-call-state", t("test-connecting"));
+  call.onRemoteStream = (remote) => {
+    if (echo.srcObject === remote) return;
+    echo.srcObject = remote;
+    echo.hidden = false;
+    echo.play().catch(() => {});
+  };
+  const failed = () => {
+    if (testCall !== call) return;
+    testCallResult.failed = true;
+    stopTestCall(t("test-failed"));
+    finish();
+  };
+  call.onConnectionState = (state) => {
+    if (state === "failed") failed();
+  };
+  try {
+    await call.start(stream);
+  } catch (error) {
+    if (testCall !== call) return;
+    // A full server is no fault of the citizen's network: say so and let her try again.
+    if (error instanceof TestCallRefused && error.status === 503) stopTestCall(error.message);
+    else failed();
+    return;
+  }
+  testCallTimer = window.setTimeout(() => stopTestCall(), TEST_CALL_MS);
+  const started = performance.now();
+  let flowing = 0;
+  while (testCall === call) {
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    if (testCall !== call) return;
+    const stats = await call.stats();
+    if (!flowing && (stats.framesDecoded > 0 || stats.packetsReceived > 0)) {
+      flowing = performance.now();
+      say("test-call-state", t("test-running"));
+    }
+    if (flowing && performance.now() - flowing >= TEST_MEASURE_MS) {
+      Object.assign(testCallResult, { ok: true, failed: false, lossPct: stats.lossPct });
+      showNetwork();
+      finish();
+      return;
+    }
+    if (!flowing && performance.now() - started > 15000) {
+      failed();
+      return;
+    }
   }
 }
 
@@ -253,6 +393,7 @@ if (root) {
   byId("heard-yes").addEventListener("click", () => answerTone(true));
   byId("heard-no").addEventListener("click", () => answerTone(false));
   byId("retry").addEventListener("click", run);
+  byId("test-call").addEventListener("click", () => (testCall ? stopTestCall() : startTestCall()));
   // The room asks for the devices itself; the check releases them when the page goes.
   window.addEventListener("pagehide", stopMedia);
   countdown();

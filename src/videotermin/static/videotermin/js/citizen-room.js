@@ -2,11 +2,15 @@
 import {Connection, socketUrl} from './protocol.js';
 import {LocalMedia, Peer, closeAll, hangUp} from './call.js';
 import {wireControls} from './controls.js';
+import {wireScreenShare} from './share.js';
+import {wireDevices} from './devices-in-call.js';
+import {wireQuality} from './quality-ui.js';
+import {pageIceConfig, updateIceConfig} from './ice.js';
 
 const root = /** @type {HTMLElement} */ (document.getElementById('room'));
 const text = root.dataset;
 const $ = (/** @type {string} */ id) => /** @type {any} */ (document.getElementById(id));
-const config = {iceServers: JSON.parse(text.iceServers || '[]')};
+const config = pageIceConfig(text);
 const media = new LocalMedia();
 const connection = new Connection(socketUrl(/** @type {string} */ (text.ws)));
 const ready = media.start();
@@ -92,11 +96,13 @@ connection.onStateChange = (state) => {
     else if (state === 'open') say(root.dataset.view === 'call' ? '' : text.msgConnected);
 };
 connection.onWelcome = (welcome) => {
+    updateIceConfig(config, welcome.ice);
     myId = welcome.self.id;
     showError();
     ready.then(() => connection.sendStatus(media.status()));
 };
 connection.onRoom = (room) => {
+    screen.gotRoom(room, myId);
     $('counselor-name').textContent = room.counselor.name;
     const me = room.participants.find((p) => p.id === myId);
     if (me && me.presence === 'in_call') show('call');
@@ -110,6 +116,7 @@ connection.onSignal = (signal) => {
 };
 connection.onError = (error) => showError(error.message);
 connection.onClosed = (reason) => {
+    screen.share.stop();
     closeAll();
     peer = null;
     if (reason === 'ended' || leaving) {
@@ -124,10 +131,13 @@ connection.onClosed = (reason) => {
     say();
 };
 
+const screen = wireScreenShare({connection, counselor: false});
+wireDevices({media, ready});
 wireControls({
     media, connection, ready, fullscreenTarget: root,
     onNoDevices: () => showError(text.msgNoDevices),
 });
+wireQuality({connection, media, ready, role: 'citizen'});
 $('sound').addEventListener('click', () => {
     $('remote-video').muted = false;
     $('remote-video').play().catch(() => {});

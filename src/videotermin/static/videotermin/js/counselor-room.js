@@ -3,11 +3,16 @@
 import {Connection, socketUrl} from './protocol.js';
 import {LocalMedia, Peer, closeAll} from './call.js';
 import {wireControls} from './controls.js';
+import {wireScreenShare} from './share.js';
+import {wireDevices} from './devices-in-call.js';
+import {networkSummary} from './network.js';
+import {wireQuality} from './quality-ui.js';
+import {pageIceConfig, updateIceConfig} from './ice.js';
 
 const root = /** @type {HTMLElement} */ (document.getElementById('room'));
 const text = root.dataset;
 const $ = (/** @type {string} */ id) => /** @type {any} */ (document.getElementById(id));
-const config = {iceServers: JSON.parse(text.iceServers || '[]')};
+const config = pageIceConfig(text);
 const media = new LocalMedia();
 const connection = new Connection(socketUrl(/** @type {string} */ (text.ws)));
 const ready = media.start();
@@ -69,6 +74,8 @@ function participantItem(p) {
     item.querySelector('.check').textContent = words[p.check || 'none'];
     item.querySelector('.browser').textContent =
         [p.browser, p.os].filter(Boolean).join(' / ') || words.unknown;
+    item.querySelector('.network').textContent =
+        networkSummary(p.checkDetails, words) || words['net-none'];
     const since = item.querySelector('.since');
     since.dateTime = p.waitingSince || '';
     since.textContent = p.waitingSince
@@ -136,6 +143,7 @@ function dropPeer(id) {
 
 /** @param {import('./protocol.js').Room} room */
 function gotRoom(room) {
+    screen.gotRoom(room, null);
     showParticipants(room.participants.filter((p) => p.presence !== 'in_call')
         .map(participantItem));
     $('nobody').hidden = room.participants.some((p) => p.presence === 'waiting');
@@ -167,7 +175,10 @@ connection.onStateChange = (state) => {
     if (state === 'connecting') say(text.msgConnecting);
     else if (state === 'reconnecting') say(text.msgReconnecting);
 };
-connection.onWelcome = () => showError();
+connection.onWelcome = (welcome) => {
+    updateIceConfig(config, welcome.ice);
+    showError();
+};
 connection.onRoom = gotRoom;
 connection.onSignal = (signal) => {
     queue = queue.then(async () => {
@@ -185,6 +196,7 @@ connection.onError = (error) => {
     }
 };
 connection.onClosed = (reason) => {
+    screen.share.stop();
     closeAll();
     byParticipant.clear();
     media.stop();
@@ -194,10 +206,13 @@ connection.onClosed = (reason) => {
     if (message) say(message);
 };
 
+const screen = wireScreenShare({connection, counselor: true});
+wireDevices({media, ready});
 wireControls({
     media, connection, ready, fullscreenTarget: $('call'),
     onNoDevices: () => showError(text.msgNoDevices),
 });
+wireQuality({connection, media, ready, role: 'counselor'});
 $('identity').addEventListener('click', () => connection.confirmIdentity());
 $('end').addEventListener('click', () => {
     if (confirm(/** @type {string} */ (text.msgConfirmEnd))) connection.end();
@@ -205,6 +220,7 @@ $('end').addEventListener('click', () => {
 $('hangup').addEventListener('click', () => {
     if (!confirm(/** @type {string} */ (text.msgConfirmHangup))) return;
     // Leave without ending: the counselor's "leave" would end the consultation on the server.
+    screen.share.stop();
     connection.close();
     closeAll();
     byParticipant.clear();

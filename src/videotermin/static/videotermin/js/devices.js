@@ -181,11 +181,37 @@ export function playTestTone() {
  * @property {boolean|null} speaker     the citizen heard the test tone (null: not asked)
  * @property {MediaErrorKind|null} cameraError
  * @property {MediaErrorKind|null} microphoneError
+ * @property {import("./network.js").NetworkResult|null} [network]  null: not measured yet
+ * @property {boolean|null} [testCallFailed]  the test call through the server did not connect
  */
+
+// Green: video in good quality. Yellow: works with data saver (N8). Red below.
+export const NETWORK_GREEN = { rttMs: 300, downKbps: 1000, upKbps: 500, lossPct: 3 };
+export const NETWORK_YELLOW = { rttMs: 1000, downKbps: 300, upKbps: 150, lossPct: 10 };
+
+/**
+ * The network's traffic light and the remedies that go with it.
+ * @param {import("./network.js").NetworkResult} network
+ * @returns {{level: "green"|"yellow"|"red", remedies: string[]}}
+ */
+export function networkVerdict(network) {
+  const { rttMs, downKbps, upKbps, lossPct } = network;
+  if (rttMs === null || downKbps === null || upKbps === null) {
+    return { level: "yellow", remedies: ["network-failed"] };
+  }
+  const loss = lossPct ?? 0;
+  const within = (/** @type {typeof NETWORK_GREEN} */ limit) => rttMs < limit.rttMs
+    && downKbps >= limit.downKbps && upKbps >= limit.upKbps && loss < limit.lossPct;
+  if (within(NETWORK_GREEN)) return { level: "green", remedies: [] };
+  if (!within(NETWORK_YELLOW)) return { level: "red", remedies: ["network-too-slow"] };
+  const slow = downKbps < NETWORK_GREEN.downKbps || upKbps < NETWORK_GREEN.upKbps;
+  return { level: "yellow", remedies: [slow ? "network-slow" : "network-unstable"] };
+}
 
 /**
  * One traffic light and what to do about it.
- * Red: no way to talk (no microphone, no WebRTC, insecure page). Yellow: works with limits.
+ * Red: no way to talk (no microphone, no WebRTC, insecure page, a network far too slow).
+ * Yellow: works with limits (an old browser, no camera, a slow network: data saver).
  * @param {CheckResults} results
  * @returns {{result: "green"|"yellow"|"red", remedies: string[]}}
  */
@@ -209,6 +235,11 @@ export function verdict(results) {
     yellow.push(kind === "denied" || kind === "missing" || kind === "in-use" ? `camera-${kind}` : "camera-missing");
   }
   if (results.speaker === false) yellow.push("speaker");
+  if (results.network) {
+    const network = networkVerdict(results.network);
+    (network.level === "red" ? red : yellow).push(...network.remedies);
+  }
+  if (results.testCallFailed) yellow.push("test-call-failed");
   const remedies = [...new Set([...red, ...yellow])];
   const result = red.length ? "red" : yellow.length ? "yellow" : "green";
   return { result, remedies };

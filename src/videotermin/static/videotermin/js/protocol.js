@@ -9,7 +9,8 @@ export const FINAL_CLOSE_CODES = [4403, 4409, 4410];
  * @typedef {{type: 'offer'|'answer', sdp: string}} Description
  * @typedef {{candidate: string, sdpMid?: string|null, sdpMLineIndex?: number|null,
  *            usernameFragment?: string|null}} Candidate
- * @typedef {{session: string, self: {role: string, id: string|null}}} Welcome
+ * @typedef {{session: string, self: {role: string, id: string|null},
+ *            ice?: import('./ice.js').Ice}} Welcome
  * @typedef {{id: string, role: string, name: string,
  *            presence: 'away'|'waiting'|'in_call'|'left', admitted: boolean,
  *            session: string|null, camera: boolean, microphone: boolean,
@@ -61,6 +62,8 @@ export class Connection {
         this.onError = () => {};
         /** @type {(state: ConnectionState) => void} */
         this.onStateChange = () => {};
+        /** @type {(network: import('./quality.js').NetworkMessage) => void} to the counselor */
+        this.onNetwork = () => {};
     }
 
     connect() {
@@ -153,6 +156,7 @@ export class Connection {
             room: this.gotRoom,
             admitted: this.gotAdmitted,
             signal: this.gotSignal,
+            network: (/** @type {any} */ m) => this.onNetwork(m),
             closed: this.gotClosed,
             error: this.gotError,
             pong: () => {},

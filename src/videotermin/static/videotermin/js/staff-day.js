@@ -2,7 +2,7 @@
 // Every value from the server is set as text; nothing is parsed as HTML.
 
 /** @typedef {{name: string, presence: string|null, waitingSince: string|null, check: string,
- *   browser: string, os: string, camera: boolean, microphone: boolean}} Citizen */
+ *   browser: string, os: string, camera: boolean, microphone: boolean, network?: string}} Citizen */
 /** @typedef {{id: string, status: string, statusLabel: string, startsAt: string,
  *   citizen: Citizen}} Summary */
 
@@ -96,7 +96,7 @@ function updateDevice(row, citizen) {
   const details = cell(row, "device-details");
   if (details) {
     details.replaceChildren();
-    const parts = [citizen.browser, citizen.os].filter(Boolean);
+    const parts = [citizen.browser, citizen.os, citizen.network].filter(Boolean);
     if (citizen.presence === "waiting" || citizen.presence === "in_call") {
       parts.push(citizen.camera ? gettext("camera on") : gettext("camera off"));
       parts.push(citizen.microphone ? gettext("microphone on") : gettext("microphone off"));

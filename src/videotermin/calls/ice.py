@@ -1,0 +1,73 @@
+"""ICE configuration for the browsers: STUN and TURN servers, short-lived TURN credentials, and
+whether an agency's calls go through the relay only.
+
+The credentials follow the TURN REST scheme that coturn checks with `use-auth-secret`: the
+username is `"<unix expiry>:<opaque id>"`, the password `base64(HMAC-SHA1(secret, username))`.
+coturn needs no database of users, and a leaked password stops working at its expiry. The opaque
+id is a keyed hash of the room member, so coturn's logs hold no name, e-mail or participant id.
+"""
+
+import base64
+import hashlib
+import hmac
+import json
+import time
+from typing import Any, Literal
+
+from django.conf import settings
+from django.utils.crypto import salted_hmac
+
+Policy = Literal["relay", "all"]
+
+
+def opaque_id(member_id: str) -> str:
+    """A stable pseudonym of a room member that says nothing about the person."""
+    return salted_hmac("videotermin.calls.ice", member_id).hexdigest()[:20]
+
+
+def turn_credentials(
+    member_id: str, *, secret: str, ttl: int, now: float | None = None
+) -> tuple[str, str]:
+    """The TURN REST username and password for one member, valid for `ttl` seconds."""
+    expiry = int(now if now is not None else time.time()) + ttl
+    username = f"{expiry}:{opaque_id(member_id)}"
+    digest = hmac.new(secret.encode(), username.encode(), hashlib.sha1).digest()
+    return username, base64.b64encode(digest).decode()
+
+
+def ice_servers(member_id: str) -> list[dict[str, Any]]:
+    """The RTCIceServers of one room member: STUN as configured, TURN with fresh credentials."""
+    servers: list[dict[str, Any]] = []
+    if settings.STUN_URLS:
+        servers.append({"urls": list(settings.STUN_URLS)})
+    if settings.TURN_URLS:
+        username, credential = turn_credentials(
+            member_id, secret=settings.TURN_SECRET, ttl=settings.TURN_TTL_SECONDS
+        )
+        servers.append(
+            {"urls": list(settings.TURN_URLS), "username": username, "credential": credential}
+        )
+    return servers
+
+
+def ice_policy(agency) -> Policy:
+    """Relay only when the agency hides participants' IP addresses from each other."""
+    return "relay" if agency.relay_only else "all"
+
+
+def ice_config(agency, member_id: str) -> dict[str, Any]:
+    """The `ice` field of the signaling `welcome`: servers and the transport policy."""
+    return {"servers": ice_servers(member_id), "policy": ice_policy(agency)}
+
+
+def page_context(agency, member_id: str) -> dict[str, str]:
+    """What a room template needs for its `data-ice-servers` and `data-ice-policy`."""
+    return {
+        "ice_servers_json": json.dumps(ice_servers(member_id)),
+        "ice_policy": ice_policy(agency),
+    }
+
+
+def staff_member_id(user) -> str:
+    """The member id of a staff user (participants use their public id)."""
+    return f"staff:{user.pk}"

@@ -1,0 +1,133 @@
+"""The test call (echo through the server) and the network check's endpoints (J7).
+
+Only the browser that opened the participant's link, after consent, may use them. Nothing of
+what passes through is stored; the results reach the server only with the check result.
+"""
+
+import json
+import os
+
+from asgiref.sync import sync_to_async
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.utils.cache import add_never_cache_headers
+from django.utils.translation import gettext as _
+from django.utils.translation import override
+from django.views.decorators.http import require_GET, require_POST
+
+from videotermin.appointments.models import Participant
+from videotermin.checks import echo
+from videotermin.journey.access import find_participant
+
+MAX_OFFER_CHARS = 30_000
+MIN_PAYLOAD_BYTES = 1024
+MAX_PAYLOAD_BYTES = 1024 * 1024
+
+
+def _no_store(response: HttpResponse) -> HttpResponse:
+    # Every measurement must travel the network: no browser or proxy cache may answer it.
+    add_never_cache_headers(response)
+    response.headers["Cache-Control"] = "no-store, no-cache, must-revalidate, max-age=0"
+    return response
+
+
+def _json(data: dict, status: int = 200) -> HttpResponse:
+    return _no_store(JsonResponse(data, status=status))
+
+
+def _checking_participant(request: HttpRequest, participant_id) -> Participant | None:
+    """The participant if this browser opened the link, agreed, and the appointment still runs."""
+    participant = find_participant(request, participant_id)
+    if participant is None or not participant.consented_at:
+        return None
+    appointment = participant.appointment
+    if appointment.cancelled_at or appointment.call_ended_at or not appointment.links_valid():
+        return None
+    return participant
+
+
+def _forbidden(language: str | None = None) -> HttpResponse:
+    with override(language):
+        message = _("Please open your personal link and agree to the consent text first.")
+    return _json({"error": message}, status=403)
+
+
+@require_POST
+async def echo_start(request: HttpRequest, participant) -> HttpResponse:
+    """Answer the check page's offer with a peer connection that sends its media back."""
+    found = await sync_to_async(_checking_participant)(request, participant)
+    if found is None:
+        return _forbidden()
+    with override(found.language):
+        try:
+            offer = json.loads(request.body)
+            sdp = offer["sdp"]
+            valid = offer.get("type") == "offer" and isinstance(sdp, str)
+        except (ValueError, TypeError, KeyError):
+            valid = False
+        if not valid or len(sdp) > MAX_OFFER_CHARS:
+            return _json({"error": _("The test call could not be started.")}, status=400)
+        try:
+            call_id, answer = await echo.backend().answer(str(found.public_id), sdp)
+        except echo.Busy:
+            response = _json(
+                {"error": _("Many people are testing right now. Please try again in a moment.")},
+                status=503,
+            )
+            response.headers["Retry-After"] = "10"
+            return response
+        except ValueError:  # aiortc refuses an SDP it cannot read
+            return _json({"error": _("The test call could not be started.")}, status=400)
+    return _json({"id": call_id, "type": "answer", "sdp": answer})
+
+
+@require_POST
+async def echo_stop(request: HttpRequest, participant) -> HttpResponse:
+    """End this participant's test call (the page hangs up or goes away)."""
+    found = await sync_to_async(_checking_participant)(request, participant)
+    if found is None:
+        return _forbidden()
+    await echo.backend().close_owner(str(found.public_id))
+    return _no_store(HttpResponse(status=204))
+
+
+@require_GET
+def ping(request: HttpRequest, participant) -> HttpResponse:
+    """Nothing, quickly: the round trip is measured in the browser."""
+    if _checking_participant(request, participant) is None:
+        return _forbidden()
+    return _no_store(HttpResponse(status=204))
+
+
+@require_GET
+def download(request: HttpRequest, participant) -> HttpResponse:
+    """Random bytes (nothing for compression to shrink) of the asked size, for the download rate."""
+    found = _checking_participant(request, participant)
+    if found is None:
+        return _forbidden()
+    try:
+        size = int(request.GET.get("bytes", ""))
+    except ValueError:
+        size = 0
+    if not MIN_PAYLOAD_BYTES <= size <= MAX_PAYLOAD_BYTES:
+        with override(found.language):
+            return _json({"error": _("This size cannot be measured.")}, status=400)
+    # os.urandom: fast and incompressible; secrets would be the same bytes, only slower.
+    response = HttpResponse(os.urandom(size), content_type="application/octet-stream")
+    return _no_store(response)
+
+
+@require_POST
+def upload(request: HttpRequest, participant) -> HttpResponse:
+    """Take the uploaded bytes, count them and forget them, for the upload rate."""
+    found = _checking_participant(request, participant)
+    if found is None:
+        return _forbidden()
+    try:
+        length = int(request.headers.get("Content-Length") or 0)
+    except ValueError:
+        length = 0
+    if not MIN_PAYLOAD_BYTES <= length <= MAX_PAYLOAD_BYTES:
+        with override(found.language):
+            return _json({"error": _("This size cannot be measured.")}, status=400)
+    received = len(request.body)
+    return _json({"bytes": received})

@@ -1,0 +1,342 @@
+// Documents over each peer's pre-negotiated "files" data channel (id 1, docs/protocol.md),
+// browser to browser and never through the server: a JSON header, binary chunks paced by the
+// channel's buffer, a JSON end marker. Both sides check the kind and size of every document.
+import {peerListeners, peers} from './call.js';
+
+export const CHUNK_BYTES = 16 * 1024;
+const READ_BYTES = 256 * 1024;
+const HIGH_WATER = 1024 * 1024;
+const LOW_WATER = 256 * 1024;
+
+/** Allowed documents by extension, with the MIME types a browser may report; the first is used. */
+/** @type {Record<string, string[]>} */
+export const TYPES = {
+    pdf: ['application/pdf'],
+    png: ['image/png'],
+    jpg: ['image/jpeg'],
+    jpeg: ['image/jpeg'],
+    gif: ['image/gif'],
+    webp: ['image/webp'],
+    doc: ['application/msword'],
+    docx: ['application/vnd.openxmlformats-officedocument.wordprocessingml.document'],
+    xls: ['application/vnd.ms-excel'],
+    xlsx: ['application/vnd.openxmlformats-officedocument.spreadsheetml.sheet'],
+    ppt: ['application/vnd.ms-powerpoint'],
+    pptx: ['application/vnd.openxmlformats-officedocument.presentationml.presentation'],
+    odt: ['application/vnd.oasis.opendocument.text'],
+    ods: ['application/vnd.oasis.opendocument.spreadsheet'],
+    odp: ['application/vnd.oasis.opendocument.presentation'],
+    txt: ['text/plain'],
+    rtf: ['application/rtf', 'text/rtf'],
+};
+
+/**
+ * The MIME type to store the document as, or null when its kind is not allowed. The extension
+ * decides; a reported type must fit it (browsers report none for some office formats).
+ * @param {string} name @param {string} type
+ */
+export function documentType(name, type) {
+    const match = /\.([a-z0-9]+)$/i.exec(name);
+    const extension = match ? match[1].toLowerCase() : '';
+    if (!Object.hasOwn(TYPES, extension)) return null;
+    const types = TYPES[extension];
+    if (type && !types.includes(type.toLowerCase())) return null;
+    return types[0];
+}
+
+/** A file name without folders or control characters, at most 200 characters, extension kept. */
+/** @param {string} name */
+export function safeName(name) {
+    // eslint-disable-next-line no-control-regex
+    return name.replace(/[\u0000-\u001f\u007f/\\]/g, '_').slice(-200);
+}
+
+/**
+ * @typedef {{
+ *   item: HTMLElement, progress: HTMLProgressElement, state: HTMLElement,
+ *   cancel: HTMLButtonElement,
+ * }} Row
+ * @typedef {{id: string, file: File, type: string, cancelled: boolean, row: Row}} Outgoing
+ * @typedef {{
+ *   id: string, name: string, type: string, size: number, received: number,
+ *   chunks: ArrayBuffer[], row: Row,
+ * }} Incoming
+ */
+
+/**
+ * Let the page send and receive documents.
+ * @param {{
+ *   input: HTMLInputElement, error: HTMLElement, maxBytes: number,
+ *   messages: {forbiddenType: string, tooLarge: string, refused: string},
+ *   words: Record<string, string>, self: {name: string, role: string},
+ *   label: (name: string, role: string) => string,
+ *   addToLog: (item: HTMLElement) => void,
+ *   onIncoming: (sender: string) => void,
+ * }} options
+ */
+export function wireDocuments({input, error, maxBytes, messages, words, self, label, addToLog,
+    onIncoming}) {
+    /** @type {Map<string, Outgoing>} */
+    const outgoing = new Map();
+    /** @type {Outgoing[]} one document after the other */
+    const queue = [];
+    let sending = false;
+    /** @type {(() => void)[]} who waits for a channel to open */
+    const waiters = [];
+
+    /** @param {string} [message] */
+    function showError(message) {
+        error.textContent = message || '';
+        error.hidden = !message;
+    }
+
+    /** @param {string} who @param {string} name @param {number} size */
+    function newRow(who, name, size) {
+        const item = document.createElement('li');
+        item.className = 'chat-message transfer';
+        const whoEl = document.createElement('span');
+        whoEl.className = 'who';
+        whoEl.textContent = who;
+        const nameEl = document.createElement('span');
+        nameEl.className = 'document-name';
+        nameEl.textContent = name;
+        const progress = document.createElement('progress');
+        progress.max = Math.max(size, 1);
+        progress.value = 0;
+        progress.setAttribute('aria-label', name);
+        const state = document.createElement('span');
+        state.className = 'document-state';
+        const cancel = document.createElement('button');
+        cancel.type = 'button';
+        cancel.className = 'secondary';
+        cancel.textContent = words.cancel;
+        const line = document.createElement('p');
+        line.className = 'text';
+        line.append(nameEl, ' ', state);
+        const actions = document.createElement('p');
+        actions.className = 'document-actions';
+        actions.append(progress, cancel);
+        item.append(whoEl, line, actions);
+        addToLog(item);
+        return {item, progress, state, cancel};
+    }
+
+    /** @param {Row} row @param {string} state */
+    function finish(row, state) {
+        row.state.textContent = state;
+        row.cancel.remove();
+        if (state !== words.sent && state !== words.received) row.progress.remove();
+    }
+
+    const openChannels = () => [...peers.values()]
+        .filter((peer) => peer.pc.signalingState !== 'closed' && peer.files.readyState === 'open')
+        .map((peer) => peer.files);
+
+    /**
+     * The open channels, once there is one; none when the transfer is cancelled meanwhile.
+     * @param {Outgoing} transfer @returns {Promise<RTCDataChannel[]>}
+     */
+    async function channelsWhenOpen(transfer) {
+        for (;;) {
+            const open = openChannels();
+            if (open.length || transfer.cancelled) return transfer.cancelled ? [] : open;
+            await new Promise((resolve) => waiters.push(() => resolve(undefined)));
+        }
+    }
+
+    /** @param {RTCDataChannel} channel */
+    const drained = (channel) => new Promise((resolve) => {
+        channel.addEventListener('bufferedamountlow', resolve, {once: true});
+        channel.addEventListener('close', resolve, {once: true});
+    });
+
+    /** @param {RTCDataChannel} channel @param {Outgoing} transfer */
+    async function sendOver(channel, transfer) {
+        const {id, file, type, row} = transfer;
+        channel.send(JSON.stringify({v: 1, type: 'file', id, name: safeName(file.name),
+            size: file.size, mime: type, from: self.name, role: self.role}));
+        let offset = 0;
+        while (offset < file.size) {
+            const block = await file.slice(offset, offset + READ_BYTES).arrayBuffer();
+            for (let start = 0; start < block.byteLength; start += CHUNK_BYTES) {
+                if (transfer.cancelled) return;
+                if (channel.readyState !== 'open') throw new Error('channel closed');
+                if (channel.bufferedAmount > HIGH_WATER) await drained(channel);
+                if (channel.readyState !== 'open') throw new Error('channel closed');
+                channel.send(block.slice(start, start + CHUNK_BYTES));
+            }
+            offset += block.byteLength;
+            row.progress.value = offset;
+        }
+        channel.send(JSON.stringify({v: 1, type: 'end', id}));
+        // "Sent" only once the channel has handed everything over.
+        while (channel.bufferedAmount > 0 && channel.readyState === 'open' && !transfer.cancelled) {
+            await new Promise((resolve) => setTimeout(resolve, 100));
+        }
+    }
+
+    async function pump() {
+        if (sending) return;
+        sending = true;
+        try {
+            for (let transfer = queue.shift(); transfer; transfer = queue.shift()) {
+                if (transfer.cancelled) continue;
+                try {
+                    const channels = await channelsWhenOpen(transfer);
+                    if (transfer.cancelled) continue;
+                    transfer.row.state.textContent = words.sending;
+                    for (const channel of channels) await sendOver(channel, transfer);
+                    if (!transfer.cancelled) finish(transfer.row, words.sent);
+                } catch (failure) {
+                    console.warn('document transfer', failure);
+                    finish(transfer.row, words.failed);
+                }
+                outgoing.delete(transfer.id);
+            }
+        } finally {
+            sending = false;
+        }
+    }
+
+    /** @param {Outgoing} transfer */
+    function cancelOutgoing(transfer) {
+        if (transfer.cancelled) return;
+        transfer.cancelled = true;
+        finish(transfer.row, words.cancelled);
+        for (const channel of openChannels()) {
+            channel.send(JSON.stringify({v: 1, type: 'cancel', id: transfer.id}));
+        }
+        waiters.splice(0).forEach((wake) => wake());
+    }
+
+    input.addEventListener('change', () => {
+        const file = input.files && input.files[0];
+        input.value = '';
+        if (!file) return;
+        const type = documentType(file.name, file.type);
+        if (!type) {
+            showError(messages.forbiddenType);
+            return;
+        }
+        if (file.size > maxBytes) {
+            showError(messages.tooLarge);
+            return;
+        }
+        showError();
+        const id = crypto.randomUUID();
+        const row = newRow(words.you, safeName(file.name), file.size);
+        row.state.textContent = words.waiting;
+        /** @type {Outgoing} */
+        const transfer = {id, file, type, cancelled: false, row};
+        row.cancel.addEventListener('click', () => cancelOutgoing(transfer));
+        outgoing.set(id, transfer);
+        queue.push(transfer);
+        pump();
+    });
+
+    /** @param {RTCDataChannel} channel */
+    function receiveOn(channel) {
+        /** @type {Incoming|null} */
+        let incoming = null;
+
+        /** @param {string} state */
+        function stop(state) {
+            if (!incoming) return;
+            finish(incoming.row, state);
+            incoming = null;
+        }
+
+        /** @param {any} header */
+        function gotHeader(header) {
+            stop(words.failed);
+            const {id, name, size, mime, from, role} = header;
+            if (typeof id !== 'string' || id.length > 64) return;
+            const type = typeof name === 'string' && typeof mime === 'string'
+                ? documentType(name, mime) : null;
+            if (!type || !Number.isSafeInteger(size) || size < 0 || size > maxBytes) {
+                // Refused before a single byte is kept; the sender stops.
+                channel.send(JSON.stringify({v: 1, type: 'cancel', id}));
+                const item = document.createElement('li');
+                item.className = 'chat-message notice';
+                item.textContent = messages.refused;
+                addToLog(item);
+                return;
+            }
+            const sender = label(typeof from === 'string' ? from.slice(0, 200) : '',
+                typeof role === 'string' ? role : '');
+            const current = {id, name: safeName(name), type, size, received: 0,
+                chunks: /** @type {ArrayBuffer[]} */ ([]), row: newRow(sender, safeName(name), size)};
+            current.row.state.textContent = words.receiving;
+            current.row.cancel.addEventListener('click', () => {
+                if (incoming !== current) return;
+                channel.send(JSON.stringify({v: 1, type: 'cancel', id}));
+                stop(words.cancelled);
+            });
+            incoming = current;
+            onIncoming(sender);
+        }
+
+        /** @param {ArrayBuffer} chunk */
+        function gotChunk(chunk) {
+            if (!incoming) return; // after a cancel or a refusal: the rest of that document
+            incoming.received += chunk.byteLength;
+            if (incoming.received > incoming.size) {
+                channel.send(JSON.stringify({v: 1, type: 'cancel', id: incoming.id}));
+                stop(words.failed);
+                return;
+            }
+            incoming.chunks.push(chunk);
+            incoming.row.progress.value = incoming.received;
+        }
+
+        /** @param {string} id */
+        function gotEnd(id) {
+            if (!incoming || incoming.id !== id) return;
+            const done = incoming;
+            if (done.received !== done.size) {
+                stop(words.failed);
+                return;
+            }
+            const link = document.createElement('a');
+            link.href = URL.createObjectURL(new Blob(done.chunks, {type: done.type}));
+            link.download = done.name;
+            link.className = 'button save';
+            link.textContent = words.save;
+            stop(words.received);
+            done.row.item.append(link);
+        }
+
+        channel.addEventListener('message', (event) => {
+            if (event.data instanceof ArrayBuffer) {
+                gotChunk(event.data);
+                return;
+            }
+            let message;
+            try {
+                message = JSON.parse(event.data);
+            } catch {
+                return;
+            }
+            if (!message || message.v !== 1) return;
+            if (message.type === 'file') gotHeader(message);
+            else if (message.type === 'end') gotEnd(message.id);
+            else if (message.type === 'cancel') {
+                if (incoming && incoming.id === message.id) stop(words.cancelled);
+                const transfer = outgoing.get(message.id);
+                if (transfer && !transfer.cancelled) {
+                    transfer.cancelled = true;
+                    finish(transfer.row, words.cancelled);
+                }
+            }
+        });
+        channel.addEventListener('close', () => stop(words.failed));
+    }
+
+    peerListeners.add((peer) => {
+        const channel = peer.files;
+        channel.binaryType = 'arraybuffer';
+        channel.bufferedAmountLowThreshold = LOW_WATER;
+        channel.addEventListener('open', () => waiters.splice(0).forEach((wake) => wake()));
+        receiveOn(channel);
+    });
+}

@@ -1,0 +1,170 @@
+"""Relay-only calls through a real coturn: the agency hides the participants' IP addresses."""
+
+import json
+import time
+
+import pytest
+from tests.browser.conftest import media_stats, wait_for_media
+from tests.browser.test_call import open_citizen_room, open_counselor_room
+from tests.turnserver import TurnServer
+
+from videotermin.calls import ice
+
+pytestmark = pytest.mark.browser
+
+SECRET = "a-secret-only-coturn-and-videotermin-share"
+
+# Records every TURN error the browser meets (a 401 is coturn refusing the credentials).
+RECORD_ICE_ERRORS = """
+window.iceErrors = [];
+const NativePeerConnection = window.RTCPeerConnection;
+window.RTCPeerConnection = class extends NativePeerConnection {
+    constructor(config) {
+        super(config);
+        this.addEventListener('icecandidateerror',
+            (event) => window.iceErrors.push({code: event.errorCode, url: event.url}));
+    }
+};
+"""
+
+# For each peer: its policy, connection state, and the candidates of the selected pair.
+SELECTED_PAIRS = """async () => {
+    const result = [];
+    for (const peer of window.videoterminPeers.values()) {
+        const stats = await peer.pc.getStats();
+        const byId = new Map();
+        stats.forEach((report) => byId.set(report.id, report));
+        let pair = null;
+        stats.forEach((report) => {
+            if (report.type === 'transport' && report.selectedCandidatePairId) {
+                pair = byId.get(report.selectedCandidatePairId);
+            }
+        });
+        if (!pair) {
+            stats.forEach((report) => {
+                if (report.type === 'candidate-pair' && report.nominated
+                        && report.state === 'succeeded') pair = report;
+            });
+        }
+        const local = pair && byId.get(pair.localCandidateId);
+        const remote = pair && byId.get(pair.remoteCandidateId);
+        result.push({
+            policy: peer.pc.getConfiguration().iceTransportPolicy,
+            state: peer.pc.connectionState,
+            local: local ? {type: local.candidateType, port: local.port} : null,
+            remote: remote ? {type: remote.candidateType, port: remote.port} : null,
+        });
+    }
+    return result;
+}"""
+
+LOCAL_CANDIDATES = """async () => {
+    let count = 0;
+    for (const peer of window.videoterminPeers.values()) {
+        (await peer.pc.getStats()).forEach((r) => { if (r.type === 'local-candidate') count++; });
+    }
+    return count;
+}"""
+
+
+@pytest.fixture
+def coturn(settings):
+    """A real coturn checking TURN REST credentials; videotermin hands out its addresses."""
+    with TurnServer(SECRET) as server:
+        settings.TURN_URLS = server.urls
+        settings.TURN_SECRET = SECRET
+        settings.STUN_URLS = []
+        yield server
+
+
+@pytest.fixture
+def relay_only(agency):
+    agency.relay_only = True
+    agency.save()
+    return agency
+
+
+def relay_call(new_context, booking, appointment):
+    """Dana waits, Alice opens the room and admits her; both pages record TURN errors."""
+    citizen_context, counselor_context = new_context(), new_context()
+    for context in (citizen_context, counselor_context):
+        context.add_init_script(RECORD_ICE_ERRORS)
+    citizen = open_citizen_room(citizen_context, booking)
+    counselor = open_counselor_room(counselor_context, appointment)
+    counselor.get_by_role("button", name="Admit").click()
+    citizen.locator("#call").wait_for()
+    return citizen, counselor
+
+
+def selected_pairs(page) -> list[dict]:
+    return page.evaluate(SELECTED_PAIRS)
+
+
+def test_a_relay_only_call_flows_through_coturn_on_both_sides_with_media_both_ways(
+    new_context, coturn, relay_only, consented, appointment
+):
+    citizen, counselor = relay_call(new_context, consented, appointment)
+
+    citizen_stats, counselor_stats = wait_for_media(citizen), wait_for_media(counselor)
+
+    assert citizen_stats["framesDecoded"] > 0 and citizen_stats["packetsReceived"] > 0
+    assert counselor_stats["framesDecoded"] > 0 and counselor_stats["packetsReceived"] > 0
+    relay_ports = range(coturn.min_port, coturn.max_port + 1)
+    for page in (citizen, counselor):
+        [pair] = selected_pairs(page)
+        assert pair["policy"] == "relay"
+        assert pair["local"]["type"] == "relay" and pair["remote"]["type"] == "relay", pair
+        # Both ends of the pair are addresses that our coturn allocated.
+        assert pair["local"]["port"] in relay_ports and pair["remote"]["port"] in relay_ports
+
+
+def test_a_wrong_turn_secret_makes_the_relay_only_call_fail_to_connect(
+    new_context, coturn, relay_only, consented, appointment, settings
+):
+    settings.TURN_SECRET = "not-the-secret-coturn-knows"
+
+    citizen, counselor = relay_call(new_context, consented, appointment)
+
+    for page in (citizen, counselor):
+        # coturn answers each allocation with 401 Unauthorized: it checks the credentials.
+        page.wait_for_function("() => window.iceErrors.some((e) => e.code === 401)", polling=100)
+        page.wait_for_function(
+            "() => window.videoterminPeers.size > 0 && [...window.videoterminPeers.values()]"
+            ".every((p) => p.pc.iceGatheringState === 'complete')",
+            polling=100,
+        )
+    # Gathering is over on both sides without a single candidate: nothing can ever connect.
+    for page in (citizen, counselor):
+        assert page.evaluate(LOCAL_CANDIDATES) == 0
+        [pair] = selected_pairs(page)
+        assert pair["state"] in ("new", "failed") and pair["local"] is None, pair
+        assert media_stats(page)["framesDecoded"] == 0
+
+
+def test_pages_whose_turn_credentials_expired_connect_with_the_fresh_ones_of_the_welcome(
+    new_context, coturn, relay_only, consented, appointment
+):
+    # Credentials that expired an hour ago, as on a page left open all morning.
+    username, credential = ice.turn_credentials(
+        "left-open", secret=SECRET, ttl=3600, now=time.time() - 7200
+    )
+    expired = [{"urls": coturn.urls, "username": username, "credential": credential}]
+    citizen_context, counselor_context = new_context(), new_context()
+    for context in (citizen_context, counselor_context):
+        # The rendered page holds only the expired credentials when its script starts.
+        context.add_init_script(
+            "document.addEventListener('readystatechange', () => {"
+            " const room = document.getElementById('room');"
+            f" if (room) room.dataset.iceServers = {json.dumps(json.dumps(expired))}; }});"
+        )
+    citizen = open_citizen_room(citizen_context, consented)
+    counselor = open_counselor_room(counselor_context, appointment)
+    assert json.loads(counselor.locator("#room").get_attribute("data-ice-servers")) == expired
+    counselor.get_by_role("button", name="Admit").click()
+
+    citizen_stats, counselor_stats = wait_for_media(citizen), wait_for_media(counselor)
+
+    assert citizen_stats["framesDecoded"] > 0 and counselor_stats["framesDecoded"] > 0
+    for page in (citizen, counselor):
+        [pair] = selected_pairs(page)
+        assert pair["local"]["type"] == "relay" and pair["remote"]["type"] == "relay", pair

@@ -1,0 +1,242 @@
+"""The test call's echo and the network check's endpoints (J7)."""
+
+import asyncio
+import json
+
+import pytest
+from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
+from aiortc.mediastreams import AudioStreamTrack, VideoStreamTrack
+from asgiref.sync import async_to_sync
+from django.test import AsyncClient
+from django.urls import reverse
+from django.utils.translation import override
+
+from videotermin.checks import echo
+from videotermin.checks.summary import network_summary
+from videotermin.consent import services as consent
+
+
+def url(name: str, participant, **query) -> str:
+    address = reverse(f"checks:{name}", args=[participant.public_id])
+    return address + ("?" + "&".join(f"{k}={v}" for k, v in query.items()) if query else "")
+
+
+@pytest.fixture
+def dana(client, booking, consenting_citizen):
+    """Dana's browser: she opened her link and agreed."""
+    client.get(reverse("journey:link", args=[booking.token]))
+    return consenting_citizen
+
+
+@pytest.fixture
+def emil(book, agency):
+    """Emil, who has his own appointment and agreed too."""
+    booking = book(name="Emil Novak", email="emil@example.org", language="en")
+    consent.decide(booking.citizen, consent.current_text(agency, "en"), accepted=True)
+    return booking
+
+
+@pytest.fixture(autouse=True)
+def no_echo_left_over():
+    yield
+    assert echo.backend().count() == 0, "a test call was left running"
+
+
+async def offer_from_a_browser() -> RTCPeerConnection:
+    """A peer like the check page's: camera and microphone, all candidates in the offer."""
+    pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
+    pc.addTrack(AudioStreamTrack())
+    pc.addTrack(VideoStreamTrack())
+    await pc.setLocalDescription(await pc.createOffer())
+    return pc
+
+
+async def post_offer(client: AsyncClient, participant, sdp: str):
+    return await client.post(
+        url("echo", participant),
+        json.dumps({"type": "offer", "sdp": sdp}),
+        content_type="application/json",
+    )
+
+
+async def open_link(booking) -> AsyncClient:
+    client = AsyncClient()
+    await client.get(reverse("journey:link", args=[booking.token]))
+    return client
+
+
+def test_the_echo_answers_an_offer_and_sends_the_citizens_video_back(booking, consenting_citizen):
+    async def scenario():
+        client = await open_link(booking)
+        pc = await offer_from_a_browser()
+        echoed = asyncio.get_running_loop().create_future()
+        pc.on("track", lambda track: track.kind == "video" and echoed.set_result(track))
+        try:
+            response = await post_offer(client, consenting_citizen, pc.localDescription.sdp)
+            assert response.status_code == 200, response.content
+            assert "no-store" in response["Cache-Control"]
+            answer = response.json()
+            assert answer["type"] == "answer" and "a=candidate" in answer["sdp"]
+            await pc.setRemoteDescription(RTCSessionDescription(answer["sdp"], "answer"))
+            track = await asyncio.wait_for(echoed, 10)
+            frame = await asyncio.wait_for(track.recv(), 10)
+            assert frame.width == 640 and frame.height == 480  # the echo of our own picture
+            stopped = await client.post(url("echo_stop", consenting_citizen))
+            assert stopped.status_code == 204
+            assert echo.backend().count() == 0
+        finally:
+            await pc.close()
+            await echo.backend().close_all()
+
+    async_to_sync(scenario)()
+
+
+def test_the_echo_refuses_a_browser_that_never_opened_the_link(booking, consenting_citizen):
+    async def scenario():
+        response = await post_offer(AsyncClient(), consenting_citizen, "v=0\r\n")
+        assert response.status_code == 403
+        assert echo.backend().count() == 0
+
+    async_to_sync(scenario)()
+
+
+def test_the_echo_refuses_a_citizen_who_has_not_agreed(booking, citizen):
+    async def scenario():
+        client = await open_link(booking)
+        response = await post_offer(client, citizen, "v=0\r\n")
+        assert response.status_code == 403
+        assert "consent" in response.json()["error"]
+
+    async_to_sync(scenario)()
+
+
+def test_the_echo_refuses_an_offer_it_cannot_read(booking, consenting_citizen):
+    async def scenario():
+        client = await open_link(booking)
+        garbage = await post_offer(client, consenting_citizen, "not an sdp")
+        answer = await client.post(
+            url("echo", consenting_citizen),
+            json.dumps({"type": "answer", "sdp": "v=0"}),
+            content_type="application/json",
+        )
+        huge = await post_offer(client, consenting_citizen, "v=0\r\n" + "a" * 40_000)
+        assert [garbage.status_code, answer.status_code, huge.status_code] == [400, 400, 400]
+        assert echo.backend().count() == 0
+
+    async_to_sync(scenario)()
+
+
+def test_beyond_the_limit_a_second_citizen_is_asked_to_try_again_in_a_moment(
+    settings, booking, consenting_citizen, emil
+):
+    settings.TEST_CALL_LIMIT = 1
+
+    async def scenario():
+        dana_client, emil_client = await open_link(booking), await open_link(emil)
+        dana_pc, emil_pc = await offer_from_a_browser(), await offer_from_a_browser()
+        try:
+            first = await post_offer(dana_client, consenting_citizen, dana_pc.localDescription.sdp)
+            busy = await post_offer(emil_client, emil.citizen, emil_pc.localDescription.sdp)
+            # Dana trying again replaces her own test call rather than taking a second place.
+            again = await post_offer(dana_client, consenting_citizen, dana_pc.localDescription.sdp)
+            assert (first.status_code, busy.status_code, again.status_code) == (200, 503, 200)
+            assert busy["Retry-After"] == "10"
+            assert "try again in a moment" in busy.json()["error"]
+            assert echo.backend().count() == 1
+        finally:
+            await dana_pc.close()
+            await emil_pc.close()
+            await echo.backend().close_all()
+
+    async_to_sync(scenario)()
+
+
+def test_the_server_ends_a_test_call_after_its_maximum_duration(
+    settings, booking, consenting_citizen
+):
+    settings.TEST_CALL_SECONDS = 0.2
+
+    async def scenario():
+        client = await open_link(booking)
+        pc = await offer_from_a_browser()
+        try:
+            response = await post_offer(client, consenting_citizen, pc.localDescription.sdp)
+            assert response.status_code == 200
+            assert echo.backend().count() == 1
+            for _ in range(50):
+                if echo.backend().count() == 0:
+                    break
+                await asyncio.sleep(0.05)
+            assert echo.backend().count() == 0
+        finally:
+            await pc.close()
+            await echo.backend().close_all()
+
+    async_to_sync(scenario)()
+
+
+def test_a_ping_is_empty_and_never_cached(client, dana):
+    response = client.get(url("ping", dana))
+    assert response.status_code == 204
+    assert "no-store" in response["Cache-Control"]
+
+
+def test_the_download_is_the_asked_size_of_incompressible_bytes(client, dana):
+    response = client.get(url("download", dana, bytes=256 * 1024), HTTP_ACCEPT_ENCODING="gzip")
+    assert response.status_code == 200
+    assert "no-store" in response["Cache-Control"]
+    assert response["Content-Type"] == "application/octet-stream"
+    assert response.get("Content-Encoding") is None  # random bytes do not shrink
+    assert len(response.content) == 256 * 1024
+    assert len(set(response.content[:4096])) > 200  # not a run of zeros
+
+
+def test_the_download_refuses_sizes_it_does_not_offer(client, dana):
+    too_big = client.get(url("download", dana, bytes=64 * 1024 * 1024))
+    nonsense = client.get(url("download", dana, bytes="lots"))
+    assert (too_big.status_code, nonsense.status_code) == (400, 400)
+
+
+def test_the_upload_counts_the_bytes_and_keeps_nothing(client, dana):
+    payload = bytes(range(256)) * 1024
+    response = client.post(url("upload", dana), payload, content_type="application/octet-stream")
+    assert response.status_code == 200
+    assert response.json() == {"bytes": len(payload)}
+    assert "no-store" in response["Cache-Control"]
+
+
+def test_the_network_endpoints_refuse_a_browser_that_never_opened_the_link(client, citizen):
+    assert client.get(url("ping", citizen)).status_code == 403
+    assert client.get(url("download", citizen, bytes=4096)).status_code == 403
+    upload = client.post(
+        url("upload", citizen), b"x" * 4096, content_type="application/octet-stream"
+    )
+    assert upload.status_code == 403
+
+
+def test_the_network_endpoints_refuse_charlie_of_another_agency(client, outsider, citizen):
+    client.force_login(outsider)
+    assert client.get(url("ping", citizen)).status_code == 403
+
+
+def test_alice_sees_danas_network_numbers_in_the_day_view(counselor, consenting_citizen):
+    from videotermin.calls import services as calls
+    from videotermin.staff.live import describe
+
+    calls.update_status(
+        consenting_citizen,
+        check={
+            "result": "green",
+            "details": {"rtt_ms": 42, "down_kbps": 5230, "up_kbps": 980, "loss_pct": 0.5},
+        },
+    )
+    with override("en"):
+        summary = describe(str(consenting_citizen.appointment.public_id), counselor)
+    assert summary["citizen"]["network"] == (
+        "42 ms round trip, 5.2 Mbit/s down, 1.0 Mbit/s up, 0.5 % lost"
+    )
+
+
+def test_a_check_without_network_numbers_gives_no_network_text(consenting_citizen):
+    assert network_summary({"camera": True, "rtt_ms": True}) == ""
+    assert network_summary(None) == ""
