@@ -113,8 +113,12 @@ def citizen_to_waiting_room(page: Page, url: str, token: str) -> None:
     page.wait_for_url("**/room/")
 
 
-def one_call(browser, url: str, counselor_page: Page, booking, measure_bytes: bool) -> dict:
+def one_call(
+    browser, url: str, counselor_page: Page, booking, measure_bytes: bool, init_script: str = ""
+) -> dict:
     context = browser.new_context(locale="en-GB")
+    if init_script:
+        context.add_init_script(init_script)
     page = context.new_page()
     downloaded = {"bytes": 0}
     if measure_bytes:
@@ -169,6 +173,52 @@ def test_call_round_trips(browser, url: str, booking) -> list[float]:
     return times
 
 
+RECOVERY_RUNS = 5
+# Keep a handle on the page's WebSockets, so that one can be cut as a network would.
+RECORD_SOCKETS = """
+window.__sockets = [];
+const Original = window.WebSocket;
+window.WebSocket = class extends Original {
+    constructor(...args) { super(...args); window.__sockets.push(this); }
+};
+"""
+# On the counselor's page: a peer for a session not seen before already decodes video.
+NEW_PEER_DECODING = """async (old) => {
+  for (const [session, peer] of (globalThis.videoterminPeers || new Map())) {
+    if (old.includes(session)) continue;
+    let frames = 0;
+    (await peer.pc.getStats()).forEach((s) => {
+      if (s.type === 'inbound-rtp' && s.kind === 'video') frames += s.framesDecoded || 0;
+    });
+    if (frames > 0) return true;
+  }
+  return false;
+}"""
+
+
+def recovery_times(browser, url: str, counselor, location) -> dict:
+    """How long a call takes to come back after its WebSocket drops, and after a reload."""
+    # A counselor's tab of its own: the first one keeps the call whose server cost is measured.
+    counselor_page = counselor_page_of(browser, url, "bench")
+    times: dict[str, list[float]] = {"drop": [], "reload": []}
+    for _ in range(RECOVERY_RUNS):
+        booking = book(counselor, location)
+        call = one_call(browser, url, counselor_page, booking, False, init_script=RECORD_SOCKETS)
+        page = call["page"]
+        old = counselor_page.evaluate("[...globalThis.videoterminPeers.keys()]")
+        started = time.monotonic()
+        page.evaluate("window.__sockets.at(-1).close(4000, 'network gone')")
+        counselor_page.wait_for_function(NEW_PEER_DECODING, arg=old, polling=20, timeout=30_000)
+        times["drop"].append((time.monotonic() - started) * 1000)
+        started = time.monotonic()
+        page.reload()
+        wait_for_media(page)
+        times["reload"].append((time.monotonic() - started) * 1000)
+        call["context"].close()
+    counselor_page.context.close()
+    return times
+
+
 def counselor_page_of(browser, url: str, username: str) -> Page:
     page = browser.new_context(locale="en-GB").new_page()
     page.goto(f"{url}/staff/login/")
@@ -206,9 +256,9 @@ OUTBOUND_VIDEO_BYTES = """async () => {
 MODE_SECONDS = 10
 
 
-def video_bitrate_in_mode(page: Page, label: str) -> float:
+def video_bitrate_in_mode(page: Page, mode: str) -> float:
     """The citizen's outbound video in kbit/s over MODE_SECONDS after choosing a quality mode."""
-    page.get_by_label(label).check()
+    page.locator(f"input[name=quality-mode][value={mode}]").check()
     time.sleep(3)  # the encoder settles at the new rate
     before = page.evaluate(OUTBOUND_VIDEO_BYTES)
     time.sleep(MODE_SECONDS)
@@ -229,6 +279,8 @@ def main() -> int:
         "admit_to_first_remote_frame_median": "ms",
         "join_time_via_turn_relay_median": "ms",
         "test_call_round_trip_median": "ms",
+        "recovery_after_websocket_drop_median": "ms",
+        "recovery_after_reload_median": "ms",
         "server_cpu_for_2min_call": "s",
         "video_bitrate_data_saver": "kbit/s",
         "video_bitrate_audio_only": "kbit/s",
@@ -275,6 +327,9 @@ def run_calls(server: BenchServer, playwright, results: dict[str, float]) -> Non
     results["admit_to_first_remote_frame_median"] = round(statistics.median(admit_times), 1)
     relay_times = relay_join_times(browser, server.url)
     results["join_time_via_turn_relay_median"] = round(statistics.median(relay_times), 1)
+    recovery = recovery_times(browser, server.url, counselor, location)
+    results["recovery_after_websocket_drop_median"] = round(statistics.median(recovery["drop"]), 1)
+    results["recovery_after_reload_median"] = round(statistics.median(recovery["reload"]), 1)
     echo_times = test_call_round_trips(browser, server.url, book(counselor, location))
     results["test_call_round_trip_median"] = round(statistics.median(echo_times), 1)
 
@@ -288,8 +343,8 @@ def run_calls(server: BenchServer, playwright, results: dict[str, float]) -> Non
         (after.user - before.user) + (after.system - before.system), 3
     )
     # Still the same call: what the citizen's camera costs in the frugal quality modes.
-    results["video_bitrate_data_saver"] = video_bitrate_in_mode(call["page"], "Data saver")
-    results["video_bitrate_audio_only"] = video_bitrate_in_mode(call["page"], "Audio only")
+    results["video_bitrate_data_saver"] = video_bitrate_in_mode(call["page"], "saver")
+    results["video_bitrate_audio_only"] = video_bitrate_in_mode(call["page"], "audio")
     browser.close()
 
 

@@ -11,9 +11,11 @@ from django.test import AsyncClient
 from django.urls import reverse
 from django.utils.translation import override
 
+from videotermin.calls.services import update_status
 from videotermin.checks import echo
 from videotermin.checks.summary import network_summary
 from videotermin.consent import services as consent
+from videotermin.staff.live import describe
 
 
 def url(name: str, participant, **query) -> str:
@@ -105,7 +107,8 @@ def test_the_echo_refuses_a_citizen_who_has_not_agreed(booking, citizen):
         client = await open_link(booking)
         response = await post_offer(client, citizen, "v=0\r\n")
         assert response.status_code == 403
-        assert "consent" in response.json()["error"]
+        # In her appointment's language, German.
+        assert "Einwilligungserklärung" in response.json()["error"]
 
     async_to_sync(scenario)()
 
@@ -220,10 +223,7 @@ def test_the_network_endpoints_refuse_charlie_of_another_agency(client, outsider
 
 
 def test_alice_sees_danas_network_numbers_in_the_day_view(counselor, consenting_citizen):
-    from videotermin.calls import services as calls
-    from videotermin.staff.live import describe
-
-    calls.update_status(
+    update_status(
         consenting_citizen,
         check={
             "result": "green",
@@ -240,3 +240,16 @@ def test_alice_sees_danas_network_numbers_in_the_day_view(counselor, consenting_
 def test_a_check_without_network_numbers_gives_no_network_text(consenting_citizen):
     assert network_summary({"camera": True, "rtt_ms": True}) == ""
     assert network_summary(None) == ""
+
+
+def test_the_network_text_writes_numbers_as_the_counselors_language_does(
+    consenting_citizen, counselor
+):
+    update_status(
+        consenting_citizen,
+        check={"result": "green", "details": {"rtt_ms": 42, "down_kbps": 5230, "loss_pct": 0.5}},
+    )
+    with override("de"):
+        summary = describe(str(consenting_citizen.appointment.public_id), counselor)
+    assert "5,2 Mbit/s" in summary["citizen"]["network"]
+    assert "0,5 %" in summary["citizen"]["network"]

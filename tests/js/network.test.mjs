@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import {test} from 'node:test';
 
 import {networkVerdict, verdict} from '../../src/videotermin/static/videotermin/js/devices.js';
-import {median, networkSummary} from '../../src/videotermin/static/videotermin/js/network.js';
+import {decimal, median, networkSummary} from '../../src/videotermin/static/videotermin/js/network.js';
 
 const fast = {rttMs: 40, downKbps: 20000, upKbps: 5000, lossPct: 0, testCall: true};
 const browser = {name: 'Chrome', version: 131, os: 'Linux', supported: true, current: true};
@@ -56,4 +56,10 @@ test('the counselor reads the numbers in a few words, or nothing when unmeasured
         '42 ms round trip, 5.2 Mbit/s down, 1.0 Mbit/s up, 0.5 % lost');
     assert.equal(networkSummary({camera: true}, words), '');
     assert.equal(networkSummary(null, words), '');
+});
+
+test("numbers are written as the page's language writes them", () => {
+  assert.strictEqual(decimal(5.23, 1, "de"), "5,2");
+  assert.strictEqual(decimal(5.23, 1, "en"), "5.2");
+  assert.strictEqual(decimal(41.6, 0, "de"), "42");
 });

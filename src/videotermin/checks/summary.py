@@ -2,7 +2,10 @@
 
 from typing import Any
 
+from django.utils.formats import number_format
 from django.utils.translation import gettext as _
+
+# Django's number_format cuts off digits rather than rounding: round first.
 
 
 def network_summary(details: dict[str, Any] | None) -> str:
@@ -19,9 +22,9 @@ def network_summary(details: dict[str, Any] | None) -> str:
     if (rtt := number("rtt_ms")) is not None:
         parts.append(_("%(n)s ms round trip") % {"n": round(rtt)})
     if (down := number("down_kbps")) is not None:
-        parts.append(_("%(n)s Mbit/s down") % {"n": f"{down / 1000:.1f}"})
+        parts.append(_("%(n)s Mbit/s down") % {"n": number_format(round(down / 1000, 1), 1)})
     if (up := number("up_kbps")) is not None:
-        parts.append(_("%(n)s Mbit/s up") % {"n": f"{up / 1000:.1f}"})
+        parts.append(_("%(n)s Mbit/s up") % {"n": number_format(round(up / 1000, 1), 1)})
     if (loss := number("loss_pct")) is not None:
-        parts.append(_("%(n)s %% lost") % {"n": loss})
+        parts.append(_("%(n)s %% lost") % {"n": number_format(round(loss, 1), 1)})
     return ", ".join(parts)

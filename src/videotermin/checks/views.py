@@ -10,8 +10,8 @@ import os
 from asgiref.sync import sync_to_async
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils.cache import add_never_cache_headers
+from django.utils.translation import get_language, override
 from django.utils.translation import gettext as _
-from django.utils.translation import override
 from django.views.decorators.http import require_GET, require_POST
 
 from videotermin.appointments.models import Participant
@@ -45,8 +45,10 @@ def _checking_participant(request: HttpRequest, participant_id) -> Participant |
     return participant
 
 
-def _forbidden(language: str | None = None) -> HttpResponse:
-    with override(language):
+def _refusal(request: HttpRequest, participant_id) -> HttpResponse:
+    """403 in the language of the participant whose link this browser holds, else its own."""
+    known = find_participant(request, participant_id)
+    with override(known.language if known else get_language()):
         message = _("Please open your personal link and agree to the consent text first.")
     return _json({"error": message}, status=403)
 
@@ -56,7 +58,7 @@ async def echo_start(request: HttpRequest, participant) -> HttpResponse:
     """Answer the check page's offer with a peer connection that sends its media back."""
     found = await sync_to_async(_checking_participant)(request, participant)
     if found is None:
-        return _forbidden()
+        return await sync_to_async(_refusal)(request, participant)
     with override(found.language):
         try:
             offer = json.loads(request.body)
@@ -85,7 +87,7 @@ async def echo_stop(request: HttpRequest, participant) -> HttpResponse:
     """End this participant's test call (the page hangs up or goes away)."""
     found = await sync_to_async(_checking_participant)(request, participant)
     if found is None:
-        return _forbidden()
+        return await sync_to_async(_refusal)(request, participant)
     await echo.backend().close_owner(str(found.public_id))
     return _no_store(HttpResponse(status=204))
 
@@ -94,7 +96,7 @@ async def echo_stop(request: HttpRequest, participant) -> HttpResponse:
 def ping(request: HttpRequest, participant) -> HttpResponse:
     """Nothing, quickly: the round trip is measured in the browser."""
     if _checking_participant(request, participant) is None:
-        return _forbidden()
+        return _refusal(request, participant)
     return _no_store(HttpResponse(status=204))
 
 
@@ -103,7 +105,7 @@ def download(request: HttpRequest, participant) -> HttpResponse:
     """Random bytes (nothing for compression to shrink) of the asked size, for the download rate."""
     found = _checking_participant(request, participant)
     if found is None:
-        return _forbidden()
+        return _refusal(request, participant)
     try:
         size = int(request.GET.get("bytes", ""))
     except ValueError:
@@ -121,7 +123,7 @@ def upload(request: HttpRequest, participant) -> HttpResponse:
     """Take the uploaded bytes, count them and forget them, for the upload rate."""
     found = _checking_participant(request, participant)
     if found is None:
-        return _forbidden()
+        return _refusal(request, participant)
     try:
         length = int(request.headers.get("Content-Length") or 0)
     except ValueError:

@@ -1,6 +1,6 @@
 // The device check page (J6, J7, J8): runs the check on load, shows it, reports it, counts down.
 import { browserInfo, getMedia, micLevel, networkVerdict, playTestTone, verdict } from "./devices.js";
-import { TestCall, TestCallRefused, measureNetwork } from "./network.js";
+import { TestCall, TestCallRefused, decimal, measureNetwork } from "./network.js";
 
 /** @typedef {import("./devices.js").CheckResults} CheckResults */
 
@@ -246,12 +246,12 @@ async function checkNetwork() {
 function showNetwork() {
   if (!network) return;
   const none = t("net-none");
-  const mbit = (/** @type {number|null} */ kbps) => (kbps === null ? none : t("net-mbit", { n: (kbps / 1000).toFixed(1) }));
+  const mbit = (/** @type {number|null} */ kbps) => (kbps === null ? none : t("net-mbit", { n: decimal(kbps / 1000) }));
   const lossPct = testCallResult.lossPct ?? network.lossPct;
-  say("net-rtt", network.rttMs === null ? none : t("net-ms", { n: network.rttMs }));
+  say("net-rtt", network.rttMs === null ? none : t("net-ms", { n: decimal(network.rttMs, 0) }));
   say("net-down", mbit(network.downKbps));
   say("net-up", mbit(network.upKbps));
-  say("net-loss", lossPct === null ? none : t("net-percent", { n: lossPct }));
+  say("net-loss", lossPct === null ? none : t("net-percent", { n: decimal(lossPct) }));
   say("network-state", t(`network-${networkVerdict({ ...network, lossPct }).level}`));
 }
 

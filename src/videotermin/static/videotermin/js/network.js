@@ -242,16 +242,28 @@ export class TestCall {
  */
 export function networkSummary(details, words) {
   if (!details) return "";
-  const mbit = (/** @type {number} */ value) => (value / 1000).toFixed(1);
+  const mbit = (/** @type {number} */ value) => decimal(value / 1000);
   /** @type {[string, any, (value: number) => string][]} */
   const parts = [
-    ["net-rtt", details.rtt_ms, String],
+    ["net-rtt", details.rtt_ms, (value) => decimal(value, 0)],
     ["net-down", details.down_kbps, mbit],
     ["net-up", details.up_kbps, mbit],
-    ["net-loss", details.loss_pct, String],
+    ["net-loss", details.loss_pct, decimal],
   ];
   return parts
     .filter(([, value]) => typeof value === "number")
     .map(([key, value, format]) => (words[key] || "{n}").replace("{n}", format(value)))
     .join(", ");
+}
+
+/**
+ * A number as the page's language writes it ("5,2" in German, "5.2" in English).
+ * @param {number} value @param {number} [digits] @param {string} [lang]
+ */
+export function decimal(value, digits = 1, lang = pageLanguage()) {
+  return value.toLocaleString(lang, { minimumFractionDigits: digits, maximumFractionDigits: digits });
+}
+
+function pageLanguage() {
+  return typeof document === "undefined" ? "en" : document.documentElement.lang;
 }
