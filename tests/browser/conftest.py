@@ -169,6 +169,16 @@ def log_in(page, username: str = "alice", password: str = PASSWORD) -> None:
     assert "/login/" not in page.url, "the staff login failed"
 
 
+def wait_until(condition, timeout: float = 15, message: str = "condition"):
+    """Poll a condition of the server's side (the database) until it holds; return its value."""
+    deadline = time.monotonic() + timeout
+    while not (result := condition()):
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {message}")
+        time.sleep(0.1)
+    return result
+
+
 def media_stats(page) -> dict:
     """Inbound video frames decoded and audio packets received over all the page's peers."""
     return page.evaluate(STATS_SCRIPT)

@@ -1,10 +1,8 @@
 """A counselor and a citizen in two real browsers: waiting room, admission, media, reload, end."""
 
-import time
-
 import pytest
 from django.urls import reverse
-from tests.browser.conftest import log_in, media_stats, wait_for_media
+from tests.browser.conftest import log_in, media_stats, wait_for_media, wait_until
 
 from videotermin.appointments.models import Participant
 
@@ -25,15 +23,6 @@ def open_counselor_room(context, appointment):
     log_in(page)
     page.goto(reverse("staff:room", args=[appointment.public_id]))
     return page
-
-
-def wait_until(condition, timeout: float = 15, message: str = "condition"):
-    deadline = time.monotonic() + timeout
-    while not (result := condition()):
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {message}")
-        time.sleep(0.1)
-    return result
 
 
 def citizen_row(booking) -> Participant:

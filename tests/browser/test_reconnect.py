@@ -1,13 +1,12 @@
 """Calls that recover by themselves: a dropped signaling connection, a counselor who reloads."""
 
 import pytest
-from tests.browser.conftest import wait_for_media
+from tests.browser.conftest import wait_for_media, wait_until
 from tests.browser.test_call import (
     admit_and_connect,
     citizen_row,
     open_citizen_room,
     open_counselor_room,
-    wait_until,
 )
 
 pytestmark = pytest.mark.browser

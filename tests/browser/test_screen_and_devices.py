@@ -4,11 +4,11 @@ real browsers whose fake screen and camera differ in size, so getStats tells the
 import time
 
 import pytest
+from tests.browser.conftest import wait_until
 from tests.browser.test_call import (
     admit_and_connect,
     open_citizen_room,
     open_counselor_room,
-    wait_until,
 )
 
 from videotermin.appointments.models import Appointment, Participant

@@ -6,7 +6,7 @@ import time
 import pytest
 from django.urls import reverse
 from django.utils.translation import gettext, override
-from tests.browser.conftest import log_in
+from tests.browser.conftest import log_in, wait_until
 
 from videotermin.appointments.models import Participant
 from videotermin.checks import echo
@@ -18,15 +18,6 @@ ECHO_STATS = """async () => {
     const call = window.videoterminTestCall;
     return call ? await call.stats() : null;
 }"""
-
-
-def wait_until(condition, timeout: float = 15, message: str = "condition"):
-    deadline = time.monotonic() + timeout
-    while not (result := condition()):
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {message}")
-        time.sleep(0.1)
-    return result
 
 
 def details(booking) -> dict:

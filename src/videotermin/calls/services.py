@@ -21,11 +21,7 @@ def arrive(participant: Participant, *, user_agent: str = "") -> Participant:
 
     A reload keeps the place in the queue (waiting_since stays) and the admission.
     """
-    participant = (
-        Participant.objects.select_for_update()
-        .select_related("appointment__agency")
-        .get(pk=participant.pk)
-    )
+    participant = _locked(participant)
     appointment = participant.appointment
     if not participant.consented_at:
         raise NotAllowed(_("Please agree to the consent text first."))
@@ -66,7 +62,7 @@ def update_status(
     check: dict[str, Any] | None = None,
 ) -> None:
     """Store the live device status; device details only after consent (J5)."""
-    participant = Participant.objects.select_for_update().get(pk=participant.pk)
+    participant = _locked(participant)
     if not participant.consented_at:
         raise NotAllowed(_("Please agree to the consent text first."))
     if camera is not None:
@@ -83,15 +79,10 @@ def update_status(
 @transaction.atomic
 def admit(participant: Participant, *, by) -> Participant:
     """The counselor lets the participant in; the call starts with the first admission."""
-    participant = (
-        Participant.objects.select_for_update()
-        .select_related("appointment__agency")
-        .get(pk=participant.pk)
-    )
+    participant = _locked(participant)
     appointment = participant.appointment
     _require_counselor(appointment, by)
-    if appointment.call_ended_at or appointment.cancelled_at:
-        raise NotAllowed(_("This consultation has already ended."))
+    _require_running(appointment)
     if participant.presence != Presence.WAITING:
         raise NotAllowed(_("This person is not in the waiting room."))
     now = timezone.now()
@@ -137,15 +128,10 @@ def confirm_identity(appointment: Appointment, *, by) -> Appointment:
 @transaction.atomic
 def allow_screen_sharing(participant: Participant, allowed: bool, *, by) -> Participant:
     """The counselor lets the participant share a screen, or revokes it (which stops a share)."""
-    participant = (
-        Participant.objects.select_for_update()
-        .select_related("appointment__agency")
-        .get(pk=participant.pk)
-    )
+    participant = _locked(participant)
     appointment = participant.appointment
     _require_counselor(appointment, by)
-    if appointment.call_ended_at or appointment.cancelled_at:
-        raise NotAllowed(_("This consultation has already ended."))
+    _require_running(appointment)
     if participant.may_share_screen == allowed:
         return participant
     participant.may_share_screen = allowed
@@ -166,7 +152,7 @@ def allow_screen_sharing(participant: Participant, allowed: bool, *, by) -> Part
 @transaction.atomic
 def share_screen(participant: Participant, sharing: bool) -> None:
     """The participant's page started or stopped sharing a screen; only while allowed."""
-    participant = Participant.objects.select_for_update().get(pk=participant.pk)
+    participant = _locked(participant)
     if sharing and not participant.may_share_screen:
         raise NotAllowed(_("The counselor has not allowed you to share your screen."))
     if participant.screen_on != sharing:
@@ -189,11 +175,7 @@ def counselor_shares_screen(appointment: Appointment, sharing: bool) -> None:
 @transaction.atomic
 def leave(participant: Participant) -> None:
     """The participant hung up. When nobody from outside is left, the consultation ends."""
-    participant = (
-        Participant.objects.select_for_update()
-        .select_related("appointment__agency")
-        .get(pk=participant.pk)
-    )
+    participant = _locked(participant)
     participant.presence = Presence.LEFT
     participant.left_at = timezone.now()
     participant.save()
@@ -241,6 +223,20 @@ def _end(appointment: Appointment, *, by, reason: str) -> None:
         reason=reason,
     )
     publish(room_group(appointment.public_id), "room.closed", reason="ended")
+
+
+def _locked(participant: Participant) -> Participant:
+    """The participant's row, locked until the transaction ends, with appointment and agency."""
+    return (
+        Participant.objects.select_for_update()
+        .select_related("appointment__agency")
+        .get(pk=participant.pk)
+    )
+
+
+def _require_running(appointment: Appointment) -> None:
+    if appointment.call_ended_at or appointment.cancelled_at:
+        raise NotAllowed(_("This consultation has already ended."))
 
 
 def _require_counselor(appointment: Appointment, user) -> None:
