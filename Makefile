@@ -15,13 +15,14 @@ $(STAMP): pyproject.toml requirements.lock
 	$(BIN)/pip install -q --no-deps -e .
 	touch $(STAMP)
 
-# Debian packages: the browser, coturn (TURN), and iproute2 with nftables (shaped test links)
-# for the tests and bench; gettext for the catalogues.
+# Debian packages: the browser, coturn (TURN), Janus (the test call's echotest) and iproute2 with
+# nftables (shaped test links) for the tests and bench; gettext for the catalogues.
 system-packages:
 	@missing=""; \
 	command -v msgfmt >/dev/null || missing="$$missing gettext"; \
 	if [ -n "$(WITH_BROWSER)" ] && ! command -v chromium >/dev/null; then missing="$$missing chromium"; fi; \
 	if [ -n "$(WITH_BROWSER)" ] && ! command -v turnserver >/dev/null; then missing="$$missing coturn"; fi; \
+	if [ -n "$(WITH_BROWSER)" ] && ! command -v janus >/dev/null; then missing="$$missing janus"; fi; \
 	if [ -n "$(WITH_BROWSER)" ] && ! command -v nft >/dev/null; then missing="$$missing nftables"; fi; \
 	if [ -n "$(WITH_BROWSER)" ] && ! command -v tc >/dev/null; then missing="$$missing iproute2"; fi; \
 	if [ -n "$$missing" ]; then \

@@ -2,6 +2,7 @@
 with its own counselor, and a citizen's appointment."""
 
 from datetime import timedelta
+from uuid import uuid4
 
 import pytest
 from django.contrib.auth import get_user_model
@@ -118,3 +119,31 @@ def consenting_citizen(citizen, agency):
     consent.decide(citizen, consent.current_text(agency, "de"), accepted=True)
     citizen.refresh_from_db()
     return citizen
+
+
+@pytest.fixture(scope="session")
+def janus():
+    """A real Janus with the shipped configuration, started once when a test first needs it."""
+    from tests.janusserver import JanusServer
+
+    with JanusServer(api_secret="test-" + uuid4().hex) as server:
+        yield server
+
+
+@pytest.fixture
+def janus_echo(settings, janus):
+    """The test call goes through the real Janus's echotest plugin."""
+    settings.ECHO_BACKEND = "janus"
+    settings.JANUS_URL = janus.url
+    settings.JANUS_API_SECRET = janus.api_secret
+    return janus
+
+
+@pytest.fixture(params=["aiortc", "janus"])
+def echo_backend(request, settings):
+    """Each test call scenario runs against both echo backends: aiortc here, Janus's echotest."""
+    if request.param == "janus":
+        request.getfixturevalue("janus_echo")
+    else:
+        settings.ECHO_BACKEND = "aiortc"
+    return request.param

@@ -2,6 +2,7 @@
 
 import asyncio
 import json
+import socket
 
 import pytest
 from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
@@ -16,6 +17,12 @@ from videotermin.checks import echo
 from videotermin.checks.summary import network_summary
 from videotermin.consent import services as consent
 from videotermin.staff.live import describe
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
 
 
 def url(name: str, participant, **query) -> str:
@@ -41,7 +48,8 @@ def emil(book, agency):
 @pytest.fixture(autouse=True)
 def no_echo_left_over():
     yield
-    assert echo.backend().count() == 0, "a test call was left running"
+    running = {name: b.count() for name, b in echo._backends.items() if b.count()}
+    assert not running, f"a test call was left running: {running}"
 
 
 async def offer_from_a_browser() -> RTCPeerConnection:
@@ -67,7 +75,9 @@ async def open_link(booking) -> AsyncClient:
     return client
 
 
-def test_the_echo_answers_an_offer_and_sends_the_citizens_video_back(booking, consenting_citizen):
+def test_the_echo_answers_an_offer_and_sends_the_citizens_video_back(
+    echo_backend, booking, consenting_citizen
+):
     async def scenario():
         client = await open_link(booking)
         pc = await offer_from_a_browser()
@@ -113,7 +123,7 @@ def test_the_echo_refuses_a_citizen_who_has_not_agreed(booking, citizen):
     async_to_sync(scenario)()
 
 
-def test_the_echo_refuses_an_offer_it_cannot_read(booking, consenting_citizen):
+def test_the_echo_refuses_an_offer_it_cannot_read(echo_backend, booking, consenting_citizen):
     async def scenario():
         client = await open_link(booking)
         garbage = await post_offer(client, consenting_citizen, "not an sdp")
@@ -130,7 +140,7 @@ def test_the_echo_refuses_an_offer_it_cannot_read(booking, consenting_citizen):
 
 
 def test_beyond_the_limit_a_second_citizen_is_asked_to_try_again_in_a_moment(
-    settings, booking, consenting_citizen, emil
+    echo_backend, settings, booking, consenting_citizen, emil
 ):
     settings.TEST_CALL_LIMIT = 1
 
@@ -155,7 +165,7 @@ def test_beyond_the_limit_a_second_citizen_is_asked_to_try_again_in_a_moment(
 
 
 def test_the_server_ends_a_test_call_after_its_maximum_duration(
-    settings, booking, consenting_citizen
+    echo_backend, settings, booking, consenting_citizen
 ):
     settings.TEST_CALL_SECONDS = 0.2
 
@@ -174,6 +184,85 @@ def test_the_server_ends_a_test_call_after_its_maximum_duration(
         finally:
             await pc.close()
             await echo.backend().close_all()
+
+    async_to_sync(scenario)()
+
+
+def test_janus_keeps_one_session_per_test_call_and_none_after_it(
+    janus_echo, booking, consenting_citizen
+):
+    janus = janus_echo
+
+    async def scenario():
+        client = await open_link(booking)
+        pc = await offer_from_a_browser()
+        before = janus.sessions()
+        try:
+            response = await post_offer(client, consenting_citizen, pc.localDescription.sdp)
+            assert response.status_code == 200
+            assert janus.sessions() == before + 1
+            await client.post(url("echo_stop", consenting_citizen))
+            assert janus.sessions() == before
+        finally:
+            await pc.close()
+            await echo.backend().close_all()
+
+    async_to_sync(scenario)()
+
+
+def test_when_the_browser_goes_away_janus_hangs_up_and_the_place_is_freed(
+    janus_echo, booking, consenting_citizen
+):
+    async def scenario():
+        client = await open_link(booking)
+        pc = await offer_from_a_browser()
+        connected = asyncio.get_running_loop().create_future()
+        pc.on(
+            "connectionstatechange",
+            lambda: (
+                pc.connectionState == "connected"
+                and not connected.done()
+                and connected.set_result(True)
+            ),
+        )
+        try:
+            response = await post_offer(client, consenting_citizen, pc.localDescription.sdp)
+            await pc.setRemoteDescription(RTCSessionDescription(response.json()["sdp"], "answer"))
+            await asyncio.wait_for(connected, 10)
+            await pc.close()  # the tab closes without saying goodbye to our server
+            for _ in range(100):
+                if echo.backend().count() == 0:
+                    break
+                await asyncio.sleep(0.1)
+            assert echo.backend().count() == 0
+        finally:
+            await pc.close()
+            await echo.backend().close_all()
+
+    async_to_sync(scenario)()
+
+
+@pytest.mark.parametrize("fault", ["Janus is down", "a wrong API secret"])
+def test_without_a_working_janus_dana_is_told_the_test_call_is_unavailable(
+    fault, settings, janus_echo, booking, consenting_citizen
+):
+    if fault == "Janus is down":
+        settings.JANUS_URL = f"http://127.0.0.1:{free_port()}/janus"
+    else:
+        settings.JANUS_API_SECRET = "guessed"
+
+    async def scenario():
+        client = await open_link(booking)
+        pc = await offer_from_a_browser()
+        try:
+            response = await post_offer(client, consenting_citizen, pc.localDescription.sdp)
+        finally:
+            await pc.close()
+        assert response.status_code == 503
+        # In her appointment's language, German, and telling her she can go on.
+        assert "Testanruf" in response.json()["error"]
+        assert "fortfahren" in response.json()["error"]
+        assert echo.backend().count() == 0
 
     async_to_sync(scenario)()
 

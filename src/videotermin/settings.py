@@ -232,9 +232,12 @@ if TURN_TTL_SECONDS < 60:
     raise ImproperlyConfigured("TURN_TTL_SECONDS must be at least 60.")
 
 # The test call of the device check (J7): media goes to the server and back. "aiortc" runs in
-# this process; a Janus echotest backend comes later (docs/operations.md).
+# this process; "janus" uses the echotest plugin of the Janus at JANUS_URL (docs/operations.md).
 ECHO_BACKEND = envstr("VIDEOTERMIN_ECHO_BACKEND", "aiortc")
-# An echo decodes and re-encodes (about 15 % of a core each): few at once, and not for long.
+JANUS_URL = envstr("VIDEOTERMIN_JANUS_URL", "http://127.0.0.1:8088/janus")
+JANUS_API_SECRET = envstr("VIDEOTERMIN_JANUS_API_SECRET", "")
+# An aiortc echo decodes and re-encodes (about 15 % of a core each): few at once, and not for
+# long. Janus only forwards packets; raise the limit when it does the echo.
 TEST_CALL_LIMIT = envint("VIDEOTERMIN_TEST_CALL_LIMIT", 4)
 TEST_CALL_SECONDS = envint("VIDEOTERMIN_TEST_CALL_SECONDS", 60)
 

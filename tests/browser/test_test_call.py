@@ -44,7 +44,7 @@ def echoed_media(page, timeout: float = 15) -> dict:
 
 
 def test_dana_sees_and_hears_herself_through_the_server_and_alice_sees_her_network(
-    new_context, consented, appointment
+    echo_backend, new_context, consented, appointment
 ):
     dana = open_check(new_context(), consented)
 

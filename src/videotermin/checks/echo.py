@@ -1,15 +1,24 @@
 """The test call's echo (J7): the citizen's camera and microphone go to the server and come back.
 
-The embedded backend is aiortc in the application's own event loop. It decodes and re-encodes
-every frame, so only a few echoes run at once (TEST_CALL_LIMIT), each for a short time
-(TEST_CALL_SECONDS). A Janus echotest backend can take its place later (ECHO_BACKEND).
+Two backends answer the check page's offer (VIDEOTERMIN_ECHO_BACKEND):
+
+- "aiortc", the embedded default, runs in the application's own event loop. It decodes and
+  re-encodes every frame (about 15 % of a core per echo).
+- "janus" asks a Janus WebRTC Server's echotest plugin over the Janus HTTP API
+  (VIDEOTERMIN_JANUS_URL). Janus sends the packets back without decoding them; the browser
+  never talks to the Janus API, only this module does.
+
+Both share the bookkeeping: one place per participant, a limit of places per process
+(TEST_CALL_LIMIT) and a maximum duration (TEST_CALL_SECONDS).
 """
 
 import asyncio
 import logging
 import secrets
 from dataclasses import dataclass, field
+from typing import Any
 
+import httpx
 from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
 from aiortc.contrib.media import MediaRelay
 from django.conf import settings
@@ -22,16 +31,21 @@ class Busy(Exception):
     """All test-call places are taken; the citizen may try again in a moment."""
 
 
+class Unavailable(Exception):
+    """The echo service does not answer or answers with an error: nobody's fault in the browser."""
+
+
 @dataclass
 class EchoCall:
     id: str
     owner: str
-    pc: RTCPeerConnection
     timer: asyncio.TimerHandle | None = field(default=None, repr=False)
+    # What the backend needs to end the call: a peer connection, a Janus session.
+    handle: Any = field(default=None, repr=False)
 
 
-class AiortcEcho:
-    """Answers a browser's offer with a peer connection that sends back what it receives."""
+class EchoBackend:
+    """Places, limit and maximum duration; subclasses open and release the media path."""
 
     def __init__(self) -> None:
         self.calls: dict[str, EchoCall] = {}
@@ -43,15 +57,62 @@ class AiortcEcho:
         """Start an echo for the owner (a participant's id); return its id and the answer SDP.
 
         A second test call of the same owner replaces the first, so nobody holds two places.
+        Raises Busy when every place is taken, ValueError for an offer that cannot be read,
+        and Unavailable when the echo service fails.
         """
         await self.close_owner(owner)
         if len(self.calls) >= settings.TEST_CALL_LIMIT:
             raise Busy
-        # No iceServers: the default would silently ask a public STUN server (GUIDE.md).
-        pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
-        call = EchoCall(id=secrets.token_hex(8), owner=owner, pc=pc)
+        call = EchoCall(id=secrets.token_hex(8), owner=owner)
         # Take the place before the first await, so that concurrent offers cannot overbook.
         self.calls[call.id] = call
+        try:
+            answer_sdp = await self.open(call, offer_sdp)
+        except BaseException:
+            await self.close(call.id)
+            raise
+        loop = asyncio.get_running_loop()
+        call.timer = loop.call_later(
+            settings.TEST_CALL_SECONDS, lambda: loop.create_task(self.close(call.id))
+        )
+        logger.info("test call started (%d running)", len(self.calls))
+        return call.id, answer_sdp
+
+    async def close(self, call_id: str) -> None:
+        call = self.calls.pop(call_id, None)
+        if call is None:
+            return
+        if call.timer is not None:
+            call.timer.cancel()
+        if call.handle is not None:
+            await self.release(call)
+        logger.info("test call ended (%d running)", len(self.calls))
+
+    async def close_owner(self, owner: str) -> bool:
+        ids = [call.id for call in self.calls.values() if call.owner == owner]
+        for call_id in ids:
+            await self.close(call_id)
+        return bool(ids)
+
+    async def close_all(self) -> None:
+        for call_id in list(self.calls):
+            await self.close(call_id)
+
+    async def open(self, call: EchoCall, offer_sdp: str) -> str:
+        """Set up the media path for the offer; keep what release() needs in call.handle."""
+        raise NotImplementedError
+
+    async def release(self, call: EchoCall) -> None:
+        raise NotImplementedError
+
+
+class AiortcEcho(EchoBackend):
+    """Answers with a peer connection in this process that sends back what it receives."""
+
+    async def open(self, call: EchoCall, offer_sdp: str) -> str:
+        # No iceServers: the default would silently ask a public STUN server (GUIDE.md).
+        pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
+        call.handle = pc
         relay = MediaRelay()
 
         @pc.on("track")
@@ -65,49 +126,146 @@ class AiortcEcho:
                 await self.close(call.id)
 
         try:
-            try:
-                await pc.setRemoteDescription(RTCSessionDescription(sdp=offer_sdp, type="offer"))
-            except Exception as error:  # aiortc's parser fails in many ways on a broken SDP
-                raise ValueError("the offer could not be read") from error
-            if not pc.getTransceivers():
-                raise ValueError("the offer has neither audio nor video")
-            await pc.setLocalDescription(await pc.createAnswer())
-        except BaseException:
-            await self.close(call.id)
-            raise
-        loop = asyncio.get_running_loop()
-        call.timer = loop.call_later(
-            settings.TEST_CALL_SECONDS, lambda: loop.create_task(self.close(call.id))
+            await pc.setRemoteDescription(RTCSessionDescription(sdp=offer_sdp, type="offer"))
+        except Exception as error:  # aiortc's parser fails in many ways on a broken SDP
+            raise ValueError("the offer could not be read") from error
+        if not pc.getTransceivers():
+            raise ValueError("the offer has neither audio nor video")
+        await pc.setLocalDescription(await pc.createAnswer())
+        return pc.localDescription.sdp
+
+    async def release(self, call: EchoCall) -> None:
+        await call.handle.close()
+
+
+# Janus answers a long poll after at most 30 s, with a keepalive when nothing happened.
+JANUS_LONG_POLL_SECONDS = 30
+# How long Janus may take to gather its candidates and answer the offer.
+JANUS_ANSWER_SECONDS = 10
+# Janus's error code for a JSEP it cannot parse (janus/apierror.h).
+JANUS_ERROR_JSEP_INVALID_SDP = 465
+
+
+@dataclass
+class JanusSession:
+    client: httpx.AsyncClient
+    url: str
+    events: asyncio.Task | None = None
+
+
+class JanusEcho(EchoBackend):
+    """Answers through the echotest plugin of a Janus server, one Janus session per test call.
+
+    The session lives as long as the test call: a background long poll keeps it alive and
+    notices Janus hanging up (ICE or DTLS failed, the browser went away); close() destroys it.
+    """
+
+    def _secret(self) -> dict[str, str]:
+        return {"apisecret": settings.JANUS_API_SECRET} if settings.JANUS_API_SECRET else {}
+
+    async def _request(self, client: httpx.AsyncClient, url: str, body: dict) -> dict:
+        """One Janus API request; its synchronous answer, raising on a Janus error."""
+        body = {**body, "transaction": secrets.token_hex(6), **self._secret()}
+        try:
+            response = await client.post(url, json=body)
+            reply = response.json()
+        except (httpx.HTTPError, ValueError) as error:
+            raise Unavailable(f"Janus at {url} did not answer: {error}") from error
+        if reply.get("janus") == "error":
+            refusal = reply.get("error") or {}
+            if refusal.get("code") == JANUS_ERROR_JSEP_INVALID_SDP:
+                raise ValueError(refusal.get("reason") or "the offer could not be read")
+            raise Unavailable(f"Janus refused {body['janus']!r}: {refusal}")
+        return reply
+
+    async def _events(self, session: JanusSession) -> list[dict]:
+        """The session's next events (a keepalive when nothing happened within the long poll)."""
+        response = await session.client.get(
+            session.url,
+            params={"maxev": 10, **self._secret()},
+            timeout=JANUS_LONG_POLL_SECONDS + 10,
         )
-        logger.info("test call started (%d running)", len(self.calls))
-        return call.id, pc.localDescription.sdp
+        events = response.json()
+        return events if isinstance(events, list) else [events]
 
-    async def close(self, call_id: str) -> None:
-        call = self.calls.pop(call_id, None)
-        if call is None:
-            return
-        if call.timer is not None:
-            call.timer.cancel()
-        await call.pc.close()
-        logger.info("test call ended (%d running)", len(self.calls))
+    async def open(self, call: EchoCall, offer_sdp: str) -> str:
+        base = settings.JANUS_URL.rstrip("/")
+        client = httpx.AsyncClient(timeout=JANUS_ANSWER_SECONDS)
+        try:
+            created = await self._request(client, base, {"janus": "create"})
+        except BaseException:
+            await client.aclose()
+            raise
+        # From here on, release() destroys the session and closes the client.
+        session = JanusSession(client=client, url=f"{base}/{created['data']['id']}")
+        call.handle = session
+        attached = await self._request(
+            client, session.url, {"janus": "attach", "plugin": "janus.plugin.echotest"}
+        )
+        handle_url = f"{session.url}/{attached['data']['id']}"
+        await self._request(
+            client,
+            handle_url,
+            {
+                "janus": "message",
+                "body": {"audio": True, "video": True},
+                "jsep": {"type": "offer", "sdp": offer_sdp},
+            },
+        )
+        try:
+            answer_sdp = await asyncio.wait_for(self._answer(session), JANUS_ANSWER_SECONDS)
+        except (TimeoutError, httpx.HTTPError, ValueError) as error:
+            raise Unavailable(f"Janus gave no answer: {error!r}") from error
+        session.events = asyncio.get_running_loop().create_task(self._watch(call, session))
+        return answer_sdp
 
-    async def close_owner(self, owner: str) -> bool:
-        ids = [call.id for call in self.calls.values() if call.owner == owner]
-        for call_id in ids:
-            await self.close(call_id)
-        return bool(ids)
+    async def _answer(self, session: JanusSession) -> str:
+        while True:
+            for event in await self._events(session):
+                jsep = event.get("jsep") or {}
+                if jsep.get("type") == "answer":
+                    return jsep["sdp"]
+                if event.get("janus") in ("hangup", "error"):
+                    raise ValueError(f"no answer but {event}")
 
-    async def close_all(self) -> None:
-        for call_id in list(self.calls):
-            await self.close(call_id)
+    async def _watch(self, call: EchoCall, session: JanusSession) -> None:
+        """Keep the session alive; end the test call when Janus hangs up or goes away."""
+        try:
+            while True:
+                events = await self._events(session)
+                if any(event.get("janus") in ("hangup", "detached") for event in events):
+                    reason = next((e.get("reason") for e in events if e.get("reason")), "")
+                    logger.info("Janus ended a test call: %s", reason)
+                    break
+                if any(event.get("janus") == "error" for event in events):
+                    break  # the session is gone (timed out, Janus restarted)
+        except (httpx.HTTPError, ValueError) as error:
+            logger.warning("lost Janus during a test call: %s", error)
+        session.events = None  # close() must not cancel the task that calls it
+        await self.close(call.id)
+
+    async def release(self, call: EchoCall) -> None:
+        session: JanusSession = call.handle
+        if session.events is not None:
+            session.events.cancel()
+        try:
+            await self._request(session.client, session.url, {"janus": "destroy"})
+        except Unavailable as error:
+            logger.info("Janus session already gone: %s", error)
+        finally:
+            await session.client.aclose()
 
 
-_backends: dict[str, AiortcEcho] = {}
+BACKENDS: dict[str, type[EchoBackend]] = {"aiortc": AiortcEcho, "janus": JanusEcho}
+_backends: dict[str, EchoBackend] = {}
 
 
-def backend() -> AiortcEcho:
+def backend() -> EchoBackend:
     """The configured echo backend (one per process)."""
     name = settings.ECHO_BACKEND
-    if name != "aiortc":
-        raise ImproperlyConfigured(f"Unknown VIDEOTERMIN_ECHO_BACKEND {name!r}; use 'aiortc'.")
-    return _backends.setdefault(name, AiortcEcho())
+    if name not in BACKENDS:
+        choices = " or ".join(repr(choice) for choice in BACKENDS)
+        raise ImproperlyConfigured(f"Unknown VIDEOTERMIN_ECHO_BACKEND {name!r}; use {choices}.")
+    if name not in _backends:
+        _backends[name] = BACKENDS[name]()
+    return _backends[name]

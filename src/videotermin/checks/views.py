@@ -5,6 +5,7 @@ what passes through is stored; the results reach the server only with the check 
 """
 
 import json
+import logging
 import os
 
 from asgiref.sync import sync_to_async
@@ -17,6 +18,8 @@ from django.views.decorators.http import require_GET, require_POST
 from videotermin.appointments.models import Participant
 from videotermin.checks import echo
 from videotermin.journey.access import find_participant
+
+logger = logging.getLogger(__name__)
 
 MAX_OFFER_CHARS = 30_000
 MIN_PAYLOAD_BYTES = 1024
@@ -77,8 +80,15 @@ async def echo_start(request: HttpRequest, participant) -> HttpResponse:
             )
             response.headers["Retry-After"] = "10"
             return response
-        except ValueError:  # aiortc refuses an SDP it cannot read
+        except ValueError:  # the backend refuses an SDP it cannot read
             return _json({"error": _("The test call could not be started.")}, status=400)
+        except echo.Unavailable:
+            logger.exception("the test call's echo service failed")
+            message = _(
+                "The test call is not available at the moment. "
+                "Your appointment is not affected; you can continue."
+            )
+            return _json({"error": message}, status=503)
     return _json({"id": call_id, "type": "answer", "sdp": answer})
 
 

@@ -1,0 +1,116 @@
+"""A real Janus WebRTC Server with the project's own configuration (deploy/janus), for the tests.
+
+The configuration is the one operators install; only what must differ per run is rewritten:
+the folders (Debian's multiarch path), the API port, the API secret and the RTP port range.
+"""
+
+import json
+import random
+import re
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+DEPLOY = Path(__file__).resolve().parent.parent / "deploy" / "janus"
+
+
+def _free_tcp_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _replace(text: str, pattern: str, value: str) -> str:
+    """Set one `key = value` line; fail loudly when the shipped configuration lost the key."""
+    changed, count = re.subn(rf"(?m)^(\s*){pattern}\s*=.*$", rf"\g<1>{pattern} = {value}", text)
+    if count != 1:
+        raise RuntimeError(f"deploy/janus has no single {pattern!r} setting")
+    return changed
+
+
+class JanusServer:
+    """`janus` in a temporary folder on a free loopback port; use as a context manager."""
+
+    def __init__(self, api_secret: str) -> None:
+        self.api_secret = api_secret
+        self.port = _free_tcp_port()
+        # RTP ports: a random range, so that runs side by side rarely compete for them.
+        self.min_port = random.randrange(40000, 60000, 200)
+        self.process: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/janus"
+
+    def __enter__(self) -> "JanusServer":
+        binary = shutil.which("janus")
+        libraries = sorted(Path("/usr/lib").glob("*/janus/plugins"))
+        if binary is None or not libraries:
+            raise RuntimeError(
+                "janus (Debian package janus) is not installed: run `make test`, "
+                "which installs it, or `apt-get install -y janus`."
+            )
+        lib = libraries[0].parent
+        self.dir = tempfile.TemporaryDirectory(prefix="videotermin-janus-")
+        folder = Path(self.dir.name)
+        for source in DEPLOY.glob("*.jcfg"):
+            shutil.copy(source, folder / source.name)
+        core = (folder / "janus.jcfg").read_text()
+        core = _replace(core, "configs_folder", json.dumps(str(folder)))
+        for kind in ("plugins", "transports", "events", "loggers"):
+            core = _replace(core, f"{kind}_folder", json.dumps(str(lib / kind)))
+        core = _replace(core, "api_secret", json.dumps(self.api_secret))
+        core = _replace(
+            core, "rtp_port_range", json.dumps(f"{self.min_port}-{self.min_port + 199}")
+        )
+        (folder / "janus.jcfg").write_text(core)
+        http = (folder / "janus.transport.http.jcfg").read_text()
+        (folder / "janus.transport.http.jcfg").write_text(_replace(http, "port", str(self.port)))
+
+        self.log = open(folder / "janus.log", "w+b")  # noqa: SIM115 (kept open while it runs)
+        self.process = subprocess.Popen(
+            [binary, "-F", str(folder), "-C", str(folder / "janus.jcfg")],
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+        )
+        deadline = time.monotonic() + 10
+        while not self._answers():
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                log = self.output()
+                self.__exit__()
+                raise RuntimeError(f"janus did not start:\n{log}")
+            time.sleep(0.05)
+        return self
+
+    def _answers(self) -> bool:
+        try:
+            with urllib.request.urlopen(f"{self.url}/info", timeout=0.5) as response:
+                return json.load(response).get("janus") == "server_info"
+        except OSError:
+            return False
+
+    def sessions(self) -> int:
+        """How many Janus sessions exist now (the admin API is off: count via the log)."""
+        return self.output().count("Creating new session") - self.output().count(
+            "Destroying session"
+        )
+
+    def output(self) -> str:
+        """What Janus logged so far."""
+        self.log.flush()
+        return (Path(self.dir.name) / "janus.log").read_text(errors="replace")
+
+    def __exit__(self, *exc: object) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self.log.close()
+        self.dir.cleanup()
