@@ -1,10 +1,15 @@
 """`make bench`: what the citizen downloads, how fast the call starts, what a call costs the server.
 
-Prints `metric: value unit` lines and writes bench/results/latest.json (and a dated copy).
+Prints `metric: value unit` lines and writes bench/results/latest.json.
+
+The citizen's download is the weight of every page, script and style sheet from her link to the
+running call, compressed as sent; the network check's measurement payloads and the media are
+not part of it (see PROBE).
 """
 
 import json
 import os
+import re
 import statistics
 import sys
 import time
@@ -14,6 +19,7 @@ from pathlib import Path
 
 import psutil
 from playwright.sync_api import Page, sync_playwright
+from tests.janusserver import JanusServer
 from tests.turnserver import TurnServer
 
 from bench.server import BenchServer
@@ -22,6 +28,7 @@ RESULTS = Path(__file__).resolve().parent / "results"
 RUNS = 10
 RELAY_RUNS = 5
 TURN_SECRET = "bench-turn-secret-0815"
+JANUS_SECRET = "bench-janus-secret-0815"
 CALL_SECONDS = 120
 PASSWORD = "bench-password-4711-lang"
 CHROMIUM_ARGS = [
@@ -113,6 +120,12 @@ def citizen_to_waiting_room(page: Page, url: str, token: str) -> None:
     page.wait_for_url("**/room/")
 
 
+# The network check's own measurements: random bytes sized to the link (64 KB on a slow one,
+# 1 MB more on a fast one), like the call's media not part of the pages' weight. Whether they
+# finish before the citizen moves on is a matter of timing, so they are never counted.
+PROBE = re.compile(r"/check/(ping|download|upload)/")
+
+
 def one_call(
     browser, url: str, counselor_page: Page, booking, measure_bytes: bool, init_script: str = ""
 ) -> dict:
@@ -124,12 +137,18 @@ def one_call(
     if measure_bytes:
         cdp = context.new_cdp_session(page)
         cdp.send("Network.enable")
-        cdp.on(
-            "Network.loadingFinished",
-            lambda event: downloaded.__setitem__(
-                "bytes", downloaded["bytes"] + event["encodedDataLength"]
-            ),
-        )
+        probes: set[str] = set()
+
+        def sent(event: dict) -> None:
+            if PROBE.search(event["request"]["url"]):
+                probes.add(event["requestId"])
+
+        def finished(event: dict) -> None:
+            if event["requestId"] not in probes:
+                downloaded["bytes"] += event["encodedDataLength"]
+
+        cdp.on("Network.requestWillBeSent", sent)
+        cdp.on("Network.loadingFinished", finished)
     citizen_to_waiting_room(page, url, booking.token)
     counselor_page.goto(f"{url}/staff/appointments/{booking.appointment.public_id}/room/")
     admit = counselor_page.locator("button.admit")
@@ -151,11 +170,7 @@ ECHO_FRAMES = """async () => {
 
 def test_call_round_trips(browser, url: str, booking) -> list[float]:
     """From "Start test call" to the first own frame back from the server's echo, several times."""
-    context = browser.new_context(locale="en-GB")
-    page = context.new_page()
-    page.goto(f"{url}/j/{booking.token}/")
-    page.locator("button[name=decision][value=accept]").click()
-    page.locator("#test-call").wait_for()
+    page = open_check_page(browser, url, booking)
     times = []
     for _ in range(TEST_CALL_RUNS):
         page.reload()
@@ -169,8 +184,43 @@ def test_call_round_trips(browser, url: str, booking) -> list[float]:
                 raise RuntimeError("no echo came back")
             time.sleep(0.01)
         times.append((time.monotonic() - started) * 1000)
-    context.close()
+    page.context.close()
     return times
+
+
+ECHO_CPU_SECONDS = 20
+
+
+def open_check_page(browser, url: str, booking) -> Page:
+    """The citizen's device check, after her consent, with her camera showing."""
+    page = browser.new_context(locale="en-GB").new_page()
+    page.goto(f"{url}/j/{booking.token}/")
+    page.locator("button[name=decision][value=accept]").click()
+    page.locator("#test-call").wait_for()
+    page.wait_for_function("() => document.querySelector('#preview').srcObject !== null")
+    return page
+
+
+def echo_cpu_per_minute(browser, url: str, booking, processes: list[psutil.Process]) -> float:
+    """CPU seconds the given processes spend per minute of one running test call."""
+    page = open_check_page(browser, url, booking)
+    page.locator("#test-call").click()
+    deadline = time.monotonic() + 30
+    while page.evaluate(ECHO_FRAMES) == 0:
+        if time.monotonic() > deadline:
+            raise RuntimeError("no echo came back")
+        time.sleep(0.05)
+
+    def spent() -> float:
+        return sum(sum(p.cpu_times()[:2]) for p in processes)
+
+    before = spent()
+    time.sleep(ECHO_CPU_SECONDS)
+    cpu = spent() - before
+    if page.evaluate(ECHO_FRAMES) == 0:
+        raise RuntimeError("the echo stopped during the measurement")
+    page.context.close()
+    return round(cpu * 60 / ECHO_CPU_SECONDS, 2)
 
 
 RECOVERY_RUNS = 5
@@ -270,15 +320,19 @@ def video_bitrate_in_mode(page: Page, mode: str) -> float:
 def main() -> int:
     results: dict[str, float] = {}
     # A real coturn; only the relay-only agency's calls use it (the others connect directly).
-    with TurnServer(TURN_SECRET) as turn:
+    with TurnServer(TURN_SECRET) as turn, JanusServer(JANUS_SECRET) as janus:
         os.environ.update(TURN_URLS=",".join(turn.urls), TURN_SECRET=TURN_SECRET)
         with BenchServer() as server, sync_playwright() as playwright:
             run_calls(server, playwright, results)
+            run_echoes(server, janus, playwright, results)
     units = {
         "citizen_download_compressed": "KB",
         "admit_to_first_remote_frame_median": "ms",
         "join_time_via_turn_relay_median": "ms",
         "test_call_round_trip_median": "ms",
+        "test_call_round_trip_janus_median": "ms",
+        "server_cpu_per_test_call_minute_aiortc": "s",
+        "server_cpu_per_test_call_minute_janus": "s",
         "recovery_after_websocket_drop_median": "ms",
         "recovery_after_reload_median": "ms",
         "server_cpu_for_2min_call": "s",
@@ -297,6 +351,7 @@ def main() -> int:
         "runs": RUNS,
         "relay_runs": RELAY_RUNS,
         "call_seconds": CALL_SECONDS,
+        "echo_cpu_seconds": ECHO_CPU_SECONDS,
     }
     (RESULTS / "latest.json").write_text(json.dumps(record, indent=2) + "\n")
     return 0 if budget_ok else 1
@@ -345,6 +400,36 @@ def run_calls(server: BenchServer, playwright, results: dict[str, float]) -> Non
     # Still the same call: what the citizen's camera costs in the frugal quality modes.
     results["video_bitrate_data_saver"] = video_bitrate_in_mode(call["page"], "saver")
     results["video_bitrate_audio_only"] = video_bitrate_in_mode(call["page"], "audio")
+    browser.close()
+
+
+def run_echoes(server: BenchServer, janus: JanusServer, playwright, results: dict) -> None:
+    """The test call through each echo backend, each served by a server of its own.
+
+    For Janus, the CPU counted is the application's and Janus's together: the work moves, and
+    the number shows how much of it remains.
+    """
+    browser = playwright.chromium.launch(
+        executable_path="/usr/bin/chromium", headless=True, args=CHROMIUM_ARGS
+    )
+    counselor, location = setup_counselor("bench-echo")
+    with server.sibling(VIDEOTERMIN_ECHO_BACKEND="aiortc") as (url, process):
+        results["server_cpu_per_test_call_minute_aiortc"] = echo_cpu_per_minute(
+            browser, url, book(counselor, location), [psutil.Process(process.pid)]
+        )
+    janus_settings = {
+        "VIDEOTERMIN_ECHO_BACKEND": "janus",
+        "VIDEOTERMIN_JANUS_URL": janus.url,
+        "VIDEOTERMIN_JANUS_API_SECRET": janus.api_secret,
+    }
+    with server.sibling(**janus_settings) as (url, process):
+        times = test_call_round_trips(browser, url, book(counselor, location))
+        results["test_call_round_trip_janus_median"] = round(statistics.median(times), 1)
+        assert janus.process is not None
+        both = [psutil.Process(process.pid), psutil.Process(janus.process.pid)]
+        results["server_cpu_per_test_call_minute_janus"] = echo_cpu_per_minute(
+            browser, url, book(counselor, location), both
+        )
     browser.close()
 
 

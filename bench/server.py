@@ -7,6 +7,8 @@ import sys
 import tempfile
 import time
 import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -35,40 +37,58 @@ class BenchServer:
             "EMAIL_FILE_PATH": f"{self.dir.name}/mail",
         }
         os.environ.update({k: v for k, v in self.env.items() if k != "PATH"})
-        python = sys.executable
         subprocess.run(
-            [python, str(ROOT / "manage.py"), "migrate", "-v", "0"], env=self.env, check=True
+            [sys.executable, str(ROOT / "manage.py"), "migrate", "-v", "0"],
+            env=self.env,
+            check=True,
         )
-        self.process = subprocess.Popen(
+        self.process = self._uvicorn(self.env, self.port)
+        import django
+
+        os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"  # Playwright's sync API runs a loop
+        django.setup()
+        return self
+
+    def _uvicorn(self, env: dict[str, str], port: int) -> subprocess.Popen:
+        """uvicorn serving the application on the port, once it answers."""
+        process = subprocess.Popen(
             [
-                python,
+                sys.executable,
                 "-m",
                 "uvicorn",
                 "videotermin.asgi:application",
                 "--host",
                 "127.0.0.1",
                 "--port",
-                str(self.port),
+                str(port),
                 "--no-access-log",
                 "--log-level",
                 "warning",
             ],
-            env=self.env,
+            env=env,
         )
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             try:
-                urllib.request.urlopen(self.url + "/", timeout=1)  # noqa: S310 (loopback)
-                break
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=1)  # noqa: S310
+                return process
             except OSError:
                 time.sleep(0.2)
-        else:
-            raise RuntimeError("the benchmark server did not start")
-        import django
+        process.kill()
+        raise RuntimeError("the benchmark server did not start")
 
-        os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"  # Playwright's sync API runs a loop
-        django.setup()
-        return self
+    @contextmanager
+    def sibling(self, **settings: str) -> Iterator[tuple[str, subprocess.Popen]]:
+        """A second server on the same database with other settings: its address and process."""
+        port = free_port()
+        url = f"http://127.0.0.1:{port}"
+        env = {**self.env, "SITE_URL": url, "PORT": str(port), **settings}
+        process = self._uvicorn(env, port)
+        try:
+            yield url, process
+        finally:
+            process.terminate()
+            process.wait(timeout=10)
 
     def __exit__(self, *exc: object) -> None:
         self.process.terminate()
