@@ -8,7 +8,7 @@ import pytest
 from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
 from aiortc.mediastreams import AudioStreamTrack, VideoStreamTrack
 from asgiref.sync import async_to_sync
-from django.test import AsyncClient
+from django.test import AsyncClient, Client
 from django.urls import reverse
 from django.utils.translation import override
 
@@ -295,6 +295,35 @@ def test_the_upload_counts_the_bytes_and_keeps_nothing(client, dana):
     assert response.status_code == 200
     assert response.json() == {"bytes": len(payload)}
     assert "no-store" in response["Cache-Control"]
+
+
+def test_a_link_holder_cannot_draw_more_measurement_payloads_than_a_few_checks_need(
+    client, settings, dana, emil
+):
+    settings.NETWORK_PROBE_LIMIT = 3
+    upload = bytes(4096)
+    allowed = [
+        client.get(url("download", dana, bytes=4096)).status_code,
+        client.post(
+            url("upload", dana), upload, content_type="application/octet-stream"
+        ).status_code,
+        client.get(url("download", dana, bytes=4096)).status_code,
+    ]
+    refused = client.get(url("download", dana, bytes=4096))
+    refused_upload = client.post(
+        url("upload", dana), upload, content_type="application/octet-stream"
+    )
+
+    assert allowed == [200, 200, 200]
+    assert (refused.status_code, refused_upload.status_code) == (429, 429)
+    assert refused["Retry-After"] == "600"
+    # In her appointment's language, German.
+    assert "Zu viele Messungen" in refused.json()["error"]
+    # The round trip needs no payload and stays open; Emil has his own allowance.
+    assert client.get(url("ping", dana)).status_code == 204
+    emil_browser = Client()
+    emil_browser.get(reverse("journey:link", args=[emil.token]))
+    assert emil_browser.get(url("download", emil.citizen, bytes=4096)).status_code == 200
 
 
 def test_the_network_endpoints_refuse_a_browser_that_never_opened_the_link(client, citizen):

@@ -14,6 +14,7 @@ from asgiref.sync import async_to_sync
 from channels.routing import URLRouter
 from channels.testing import WebsocketCommunicator
 from django.contrib.auth.models import AnonymousUser
+from django.core.exceptions import ValidationError
 from django.urls import reverse
 
 from videotermin.asgi import websocket_urlpatterns
@@ -150,6 +151,45 @@ def test_the_counselors_room_page_allows_direct_connections_unless_the_agency_re
     [server] = json.loads(response.context["ice_servers_json"])
     assert server["urls"] == TURN_URLS
     assert 'data-ice-policy="all"' in response.content.decode()
+
+
+def test_alice_is_told_when_her_agency_relays_everything_but_has_no_turn_server(
+    client, settings, agency, counselor, appointment
+):
+    settings.TURN_URLS = []
+    agency.relay_only = True
+    agency.save()
+    client.force_login(counselor)
+
+    page = client.get(
+        reverse("staff:room", args=[appointment.public_id]), HTTP_ACCEPT_LANGUAGE="en"
+    )
+
+    # The policy stays relay: falling back would reveal the addresses the agency hides.
+    assert 'data-ice-policy="relay"' in page.content.decode()
+    assert "none is configured" in page.content.decode()
+
+
+def test_alice_sees_no_relay_warning_when_the_turn_server_is_configured(
+    client, turn, agency, counselor, appointment
+):
+    agency.relay_only = True
+    agency.save()
+    client.force_login(counselor)
+
+    page = client.get(
+        reverse("staff:room", args=[appointment.public_id]), HTTP_ACCEPT_LANGUAGE="en"
+    )
+
+    assert "none is configured" not in page.content.decode()
+
+
+def test_relay_only_cannot_be_chosen_without_a_turn_server(settings, agency):
+    settings.TURN_URLS = []
+    agency.relay_only = True
+    with pytest.raises(ValidationError) as refused:
+        agency.full_clean()
+    assert "relay_only" in refused.value.message_dict
 
 
 @pytest.mark.django_db(transaction=True)

@@ -127,6 +127,14 @@ if REDIS_URL:
     }
 else:
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+# The cache holds only short-lived counters (the network check's limit); with Redis every node
+# counts together.
+if REDIS_URL:
+    CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+    }
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
@@ -240,6 +248,9 @@ JANUS_API_SECRET = envstr("VIDEOTERMIN_JANUS_API_SECRET", "")
 # long. Janus only forwards packets; raise the limit when it does the echo.
 TEST_CALL_LIMIT = envint("VIDEOTERMIN_TEST_CALL_LIMIT", 4)
 TEST_CALL_SECONDS = envint("VIDEOTERMIN_TEST_CALL_SECONDS", 60)
+# The network check's download and upload payloads (up to 1 MB each) a participant may ask for
+# within ten minutes; one check uses at most four.
+NETWORK_PROBE_LIMIT = envint("VIDEOTERMIN_NETWORK_PROBE_LIMIT", 20)
 
 LOGGING = {
     "version": 1,

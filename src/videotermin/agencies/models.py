@@ -3,6 +3,7 @@
 import uuid
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
@@ -41,6 +42,12 @@ class Agency(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def clean(self) -> None:
+        if self.relay_only and not settings.TURN_URLS:
+            raise ValidationError(
+                {"relay_only": _("Relay only needs a TURN server: set TURN_URLS first.")}
+            )
 
 
 class Location(models.Model):

@@ -50,6 +50,15 @@ def ice_servers(member_id: str) -> list[dict[str, Any]]:
     return servers
 
 
+def relay_missing(agency) -> bool:
+    """The agency wants relay only, but no TURN server is configured: its calls cannot connect.
+
+    Falling back to direct connections would expose the addresses the agency chose to hide, so
+    the policy stays "relay" and the counselor is told (calls/counselor_room.html).
+    """
+    return agency.relay_only and not settings.TURN_URLS
+
+
 def ice_policy(agency) -> Policy:
     """Relay only when the agency hides participants' IP addresses from each other."""
     return "relay" if agency.relay_only else "all"
@@ -60,11 +69,12 @@ def ice_config(agency, member_id: str) -> dict[str, Any]:
     return {"servers": ice_servers(member_id), "policy": ice_policy(agency)}
 
 
-def page_context(agency, member_id: str) -> dict[str, str]:
+def page_context(agency, member_id: str) -> dict[str, str | bool]:
     """What a room template needs for its `data-ice-servers` and `data-ice-policy`."""
     return {
         "ice_servers_json": json.dumps(ice_servers(member_id)),
         "ice_policy": ice_policy(agency),
+        "relay_missing": relay_missing(agency),
     }
 
 

@@ -17,6 +17,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from videotermin.appointments.models import Participant
 from videotermin.checks import echo
+from videotermin.checks.limits import WINDOW_SECONDS, take_probe
 from videotermin.journey.access import find_participant
 
 logger = logging.getLogger(__name__)
@@ -46,6 +47,14 @@ def _checking_participant(request: HttpRequest, participant_id) -> Participant |
     if appointment.cancelled_at or appointment.call_ended_at or not appointment.links_valid():
         return None
     return participant
+
+
+def _too_many(participant: Participant) -> HttpResponse:
+    with override(participant.language):
+        message = _("Too many measurements in a short time. Please try again in a few minutes.")
+    response = _json({"error": message}, status=429)
+    response.headers["Retry-After"] = str(WINDOW_SECONDS)
+    return response
 
 
 def _refusal(request: HttpRequest, participant_id) -> HttpResponse:
@@ -123,6 +132,8 @@ def download(request: HttpRequest, participant) -> HttpResponse:
     if not MIN_PAYLOAD_BYTES <= size <= MAX_PAYLOAD_BYTES:
         with override(found.language):
             return _json({"error": _("This size cannot be measured.")}, status=400)
+    if not take_probe(str(found.public_id)):
+        return _too_many(found)
     # os.urandom: fast and incompressible; secrets would be the same bytes, only slower.
     response = HttpResponse(os.urandom(size), content_type="application/octet-stream")
     return _no_store(response)
@@ -141,5 +152,7 @@ def upload(request: HttpRequest, participant) -> HttpResponse:
     if not MIN_PAYLOAD_BYTES <= length <= MAX_PAYLOAD_BYTES:
         with override(found.language):
             return _json({"error": _("This size cannot be measured.")}, status=400)
+    if not take_probe(str(found.public_id)):
+        return _too_many(found)
     received = len(request.body)
     return _json({"bytes": received})
