@@ -1,5 +1,6 @@
 """TURN credentials and the relay policy: what each room member's browser is told about ICE."""
 
+import asyncio
 import base64
 import hashlib
 import hmac
@@ -218,3 +219,41 @@ def test_every_welcome_brings_fresh_ice_servers_and_the_policy(turn, agency, con
     [server] = welcome["ice"]["servers"]
     assert int(server["username"].split(":")[0]) >= before + 3600
     assert server["credential"] == coturn_password(SECRET, server["username"])
+    assert welcome["ice"]["ttl"] == 3600
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_page_that_asks_in_time_gets_credentials_valid_from_now(
+    turn, settings, consenting_citizen
+):
+    settings.TURN_TTL_SECONDS = 600
+    appointment = consenting_citizen.appointment
+
+    async def scenario():
+        communicator = WebsocketCommunicator(
+            URLRouter(websocket_urlpatterns), f"/ws/room/{appointment.public_id}/"
+        )
+        communicator.scope["user"] = AnonymousUser()
+        communicator.scope["session"] = {SESSION_KEY: [str(consenting_citizen.public_id)]}
+        await communicator.connect(2)
+        welcome = await communicator.receive_json_from(2)
+        while (await communicator.receive_json_from(2))["type"] != "room":
+            pass
+        await asyncio.sleep(1.1)  # the expiry counts in whole seconds
+        await communicator.send_json_to({"v": 1, "type": "ice_refresh"})
+        answer = await communicator.receive_json_from(2)
+        await communicator.disconnect()
+        return welcome, answer
+
+    welcome, answer = async_to_sync(scenario)()
+
+    assert answer["type"] == "ice"
+    assert answer["ice"]["policy"] == "all" and answer["ice"]["ttl"] == 600
+    [old], [new] = welcome["ice"]["servers"], answer["ice"]["servers"]
+    assert int(new["username"].split(":")[0]) > int(old["username"].split(":")[0])
+    assert new["credential"] == coturn_password(SECRET, new["username"])
+
+
+def test_without_turn_the_page_has_nothing_to_refresh(settings, agency):
+    settings.TURN_URLS = []
+    assert ice.ice_config(agency, "someone")["ttl"] is None

@@ -168,3 +168,54 @@ def test_pages_whose_turn_credentials_expired_connect_with_the_fresh_ones_of_the
     for page in (citizen, counselor):
         [pair] = selected_pairs(page)
         assert pair["local"]["type"] == "relay" and pair["remote"]["type"] == "relay", pair
+
+
+PEER_USERNAMES = """() => [...window.videoterminPeers.values()]
+    .map((peer) => peer.pc.getConfiguration().iceServers[0].username)"""
+
+# The ICE username fragment of the page's current local description: new after an ICE restart.
+LOCAL_UFRAG = """() => {
+    const [peer] = window.videoterminPeers.values();
+    return /a=ice-ufrag:(\\S+)/.exec(peer.pc.localDescription.sdp)[1];
+}"""
+
+
+def test_a_long_relay_call_renews_its_relays_with_fresh_credentials_and_keeps_flowing(
+    new_context, coturn, relay_only, consented, appointment, settings
+):
+    # Credentials for a minute: the pages ask again after 20 s, as they would after 20 minutes
+    # with the default hour, and the call must outlive the first credentials.
+    settings.TURN_TTL_SECONDS = 60
+    citizen, counselor = relay_call(new_context, consented, appointment)
+    wait_for_media(citizen), wait_for_media(counselor)
+    pages = (citizen, counselor)
+    first_users = {page: page.evaluate(PEER_USERNAMES)[0] for page in pages}
+    first_ufrags = {page: page.evaluate(LOCAL_UFRAG) for page in pages}
+
+    # Both pages take fresh credentials for their running peer ...
+    for page in pages:
+        page.wait_for_function(
+            f"() => ({PEER_USERNAMES})()[0] !== {json.dumps(first_users[page])}",
+            timeout=40_000,
+            polling=500,
+        )
+        expiry = int(page.evaluate(PEER_USERNAMES)[0].split(":")[0])
+        assert expiry > int(first_users[page].split(":")[0])
+    # ... and the counselor's side restarts ICE, so that both sides allocate new relays with them.
+    for page in pages:
+        page.wait_for_function(
+            f"() => ({LOCAL_UFRAG})() !== {json.dumps(first_ufrags[page])}",
+            timeout=15_000,
+            polling=250,
+        )
+    frames_after_restart = media_stats(citizen)["framesDecoded"]
+
+    # Video still arrives, relayed on both sides, and coturn never refused a credential.
+    deadline = time.monotonic() + 10
+    while media_stats(citizen)["framesDecoded"] <= frames_after_restart + 30:
+        assert time.monotonic() < deadline, "no video after the relays were renewed"
+        citizen.wait_for_timeout(250)
+    for page in pages:
+        [pair] = selected_pairs(page)
+        assert pair["local"]["type"] == "relay" and pair["remote"]["type"] == "relay", pair
+        assert page.evaluate("() => window.iceErrors.filter((e) => e.code === 401).length") == 0

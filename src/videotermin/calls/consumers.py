@@ -89,13 +89,16 @@ class RoomConsumer(AsyncJsonWebsocketConsumer):
                     "id": None if member.is_counselor else self._me(),
                 },
                 # Fresh TURN credentials on every connection: the page's may have expired.
-                "ice": ice.ice_config(
-                    member.appointment.agency,
-                    ice.staff_member_id(member.user) if member.is_counselor else self._me(),
-                ),
+                "ice": self._ice(),
             }
         )
         await self._send_state()
+
+    def _ice(self) -> dict[str, Any]:
+        """ICE servers with credentials of this member's own, and the agency's relay policy."""
+        member = self.member
+        member_id = ice.staff_member_id(member.user) if member.is_counselor else self._me()
+        return ice.ice_config(member.appointment.agency, member_id)
 
     def _arrive(self) -> None:
         member = self.member
@@ -156,6 +159,10 @@ class RoomConsumer(AsyncJsonWebsocketConsumer):
 
     async def got_ping(self, message: protocol.Ping) -> None:
         await self.send_json({"type": "pong", "v": protocol.VERSION})
+
+    async def got_ice_refresh(self, message: protocol.IceRefresh) -> None:
+        # The page asks before its TURN credentials expire; running calls keep their relay.
+        await self.send_json({"type": "ice", "v": protocol.VERSION, "ice": self._ice()})
 
     async def got_status(self, message: protocol.Status) -> None:
         if message.screen is not None:

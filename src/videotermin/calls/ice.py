@@ -65,8 +65,13 @@ def ice_policy(agency) -> Policy:
 
 
 def ice_config(agency, member_id: str) -> dict[str, Any]:
-    """The `ice` field of the signaling `welcome`: servers and the transport policy."""
-    return {"servers": ice_servers(member_id), "policy": ice_policy(agency)}
+    """The `ice` field of `welcome` and `ice`: servers, transport policy, and how many seconds
+    the TURN credentials are valid (null without TURN), so the page asks again in time."""
+    return {
+        "servers": ice_servers(member_id),
+        "policy": ice_policy(agency),
+        "ttl": settings.TURN_TTL_SECONDS if settings.TURN_URLS else None,
+    }
 
 
 def page_context(agency, member_id: str) -> dict[str, str | bool]:

@@ -91,6 +91,12 @@ class Identity(Message):
     type: Literal["identity"]
 
 
+class IceRefresh(Message):
+    """Ask for fresh ICE servers (TURN credentials) before the current ones expire."""
+
+    type: Literal["ice_refresh"]
+
+
 class Leave(Message):
     type: Literal["leave"]
 
@@ -100,7 +106,8 @@ class End(Message):
 
 
 Inbound = Annotated[
-    Ping | Status | Signal | Admit | Identity | Leave | End | Screen, Field(discriminator="type")
+    Ping | Status | Signal | Admit | Identity | Leave | End | Screen | IceRefresh,
+    Field(discriminator="type"),
 ]
 _inbound = TypeAdapter(Inbound)
 

@@ -1,11 +1,11 @@
 // The citizen's page: waiting room, then the call with the counselor (who makes the offers).
 import {Connection, socketUrl} from './protocol.js';
-import {LocalMedia, Peer, closeAll, hangUp} from './call.js';
+import {LocalMedia, Peer, closeAll, hangUp, peers} from './call.js';
 import {wireControls} from './controls.js';
 import {wireScreenShare} from './share.js';
 import {wireDevices} from './devices-in-call.js';
 import {wireQuality} from './quality-ui.js';
-import {pageIceConfig, updateIceConfig} from './ice.js';
+import {FreshIce, pageIceConfig} from './ice.js';
 
 const root = /** @type {HTMLElement} */ (document.getElementById('room'));
 const text = root.dataset;
@@ -13,6 +13,7 @@ const $ = (/** @type {string} */ id) => /** @type {any} */ (document.getElementB
 const config = pageIceConfig(text);
 const media = new LocalMedia();
 const connection = new Connection(socketUrl(/** @type {string} */ (text.ws)));
+const freshIce = new FreshIce(connection, config, peers);
 const ready = media.start();
 /** @type {Peer|null} */
 let peer = null;
@@ -96,7 +97,7 @@ connection.onStateChange = (state) => {
     else if (state === 'open') say(root.dataset.view === 'call' ? '' : text.msgConnected);
 };
 connection.onWelcome = (welcome) => {
-    updateIceConfig(config, welcome.ice);
+    freshIce.take(welcome.ice);
     myId = welcome.self.id;
     showError();
     ready.then(() => connection.sendStatus(media.status()));
@@ -116,6 +117,7 @@ connection.onSignal = (signal) => {
 };
 connection.onError = (error) => showError(error.message);
 connection.onClosed = (reason) => {
+    freshIce.stop();
     screen.share.stop();
     closeAll();
     peer = null;

@@ -1,13 +1,13 @@
 // The counselor's page: the live waiting list, admission, and the call. The counselor makes
 // the offer to every admitted participant whose page is connected (docs/protocol.md).
 import {Connection, socketUrl} from './protocol.js';
-import {LocalMedia, Peer, closeAll} from './call.js';
+import {LocalMedia, Peer, closeAll, peers} from './call.js';
 import {wireControls} from './controls.js';
 import {wireScreenShare} from './share.js';
 import {wireDevices} from './devices-in-call.js';
 import {networkSummary} from './network.js';
 import {wireQuality} from './quality-ui.js';
-import {pageIceConfig, updateIceConfig} from './ice.js';
+import {FreshIce, pageIceConfig} from './ice.js';
 
 const root = /** @type {HTMLElement} */ (document.getElementById('room'));
 const text = root.dataset;
@@ -15,6 +15,7 @@ const $ = (/** @type {string} */ id) => /** @type {any} */ (document.getElementB
 const config = pageIceConfig(text);
 const media = new LocalMedia();
 const connection = new Connection(socketUrl(/** @type {string} */ (text.ws)));
+const freshIce = new FreshIce(connection, config, peers);
 const ready = media.start();
 /** @type {Record<string, string>} */
 const words = {};
@@ -176,7 +177,7 @@ connection.onStateChange = (state) => {
     else if (state === 'reconnecting') say(text.msgReconnecting);
 };
 connection.onWelcome = (welcome) => {
-    updateIceConfig(config, welcome.ice);
+    freshIce.take(welcome.ice);
     showError();
 };
 connection.onRoom = gotRoom;
@@ -196,6 +197,7 @@ connection.onError = (error) => {
     }
 };
 connection.onClosed = (reason) => {
+    freshIce.stop();
     screen.share.stop();
     closeAll();
     byParticipant.clear();

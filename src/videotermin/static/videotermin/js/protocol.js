@@ -64,6 +64,8 @@ export class Connection {
         this.onStateChange = () => {};
         /** @type {(network: import('./quality.js').NetworkMessage) => void} to the counselor */
         this.onNetwork = () => {};
+        /** @type {(ice: import('./ice.js').Ice) => void} fresh ICE servers, as asked for */
+        this.onIce = () => {};
     }
 
     connect() {
@@ -142,6 +144,9 @@ export class Connection {
 
     end() { return this.send('end'); }
 
+    /** Ask for fresh ICE servers: the TURN credentials are about to expire. */
+    refreshIce() { return this.send('ice_refresh'); }
+
     /** @param {string} text */
     receive(text) {
         let message;
@@ -157,6 +162,7 @@ export class Connection {
             admitted: this.gotAdmitted,
             signal: this.gotSignal,
             network: (/** @type {any} */ m) => this.onNetwork(m),
+            ice: (/** @type {any} */ m) => this.onIce(m.ice),
             closed: this.gotClosed,
             error: this.gotError,
             pong: () => {},
