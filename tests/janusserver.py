@@ -9,11 +9,10 @@ import random
 import re
 import shutil
 import socket
-import subprocess
-import tempfile
-import time
 import urllib.request
 from pathlib import Path
+
+from tests.serverprocess import ServerProcess
 
 DEPLOY = Path(__file__).resolve().parent.parent / "deploy" / "janus"
 
@@ -32,15 +31,16 @@ def _replace(text: str, pattern: str, value: str) -> str:
     return changed
 
 
-class JanusServer:
+class JanusServer(ServerProcess):
     """`janus` in a temporary folder on a free loopback port; use as a context manager."""
+
+    name = "janus"
 
     def __init__(self, api_secret: str) -> None:
         self.api_secret = api_secret
         self.port = _free_tcp_port()
         # RTP ports: a random range, so that runs side by side rarely compete for them.
         self.min_port = random.randrange(40000, 60000, 200)
-        self.process: subprocess.Popen | None = None
 
     @property
     def url(self) -> str:
@@ -55,8 +55,7 @@ class JanusServer:
                 "which installs it, or `apt-get install -y janus`."
             )
         lib = libraries[0].parent
-        self.dir = tempfile.TemporaryDirectory(prefix="videotermin-janus-")
-        folder = Path(self.dir.name)
+        folder = self.make_folder()
         for source in DEPLOY.glob("*.jcfg"):
             shutil.copy(source, folder / source.name)
         core = (folder / "janus.jcfg").read_text()
@@ -71,19 +70,7 @@ class JanusServer:
         http = (folder / "janus.transport.http.jcfg").read_text()
         (folder / "janus.transport.http.jcfg").write_text(_replace(http, "port", str(self.port)))
 
-        self.log = open(folder / "janus.log", "w+b")  # noqa: SIM115 (kept open while it runs)
-        self.process = subprocess.Popen(
-            [binary, "-F", str(folder), "-C", str(folder / "janus.jcfg")],
-            stdout=self.log,
-            stderr=subprocess.STDOUT,
-        )
-        deadline = time.monotonic() + 10
-        while not self._answers():
-            if self.process.poll() is not None or time.monotonic() > deadline:
-                log = self.output()
-                self.__exit__()
-                raise RuntimeError(f"janus did not start:\n{log}")
-            time.sleep(0.05)
+        self.start([binary, "-F", str(folder), "-C", str(folder / "janus.jcfg")], self._answers)
         return self
 
     def _answers(self) -> bool:
@@ -95,22 +82,5 @@ class JanusServer:
 
     def sessions(self) -> int:
         """How many Janus sessions exist now (the admin API is off: count via the log)."""
-        return self.output().count("Creating new session") - self.output().count(
-            "Destroying session"
-        )
-
-    def output(self) -> str:
-        """What Janus logged so far."""
-        self.log.flush()
-        return (Path(self.dir.name) / "janus.log").read_text(errors="replace")
-
-    def __exit__(self, *exc: object) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-        self.log.close()
-        self.dir.cleanup()
+        log = self.output()
+        return log.count("Creating new session") - log.count("Destroying session")

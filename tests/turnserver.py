@@ -8,10 +8,8 @@ import os
 import random
 import shutil
 import socket
-import subprocess
-import tempfile
-import time
-from pathlib import Path
+
+from tests.serverprocess import ServerProcess
 
 REALM = "videotermin.test"
 
@@ -43,8 +41,10 @@ def _answers_stun(port: int) -> bool:
     return answer[:2] == b"\x01\x01" and answer[8:20] == transaction
 
 
-class TurnServer:
+class TurnServer(ServerProcess):
     """`turnserver` with a shared secret in a temporary folder; use as a context manager."""
+
+    name = "turn"
 
     def __init__(self, secret: str) -> None:
         self.secret = secret
@@ -52,7 +52,6 @@ class TurnServer:
         # Relay ports: a random range, so that runs side by side rarely compete for them.
         self.min_port = random.randrange(20000, 60000, 200)
         self.max_port = self.min_port + 199
-        self.process: subprocess.Popen | None = None
 
     @property
     def urls(self) -> list[str]:
@@ -68,10 +67,8 @@ class TurnServer:
                 "turnserver (Debian package coturn) is not installed: run `make test`, "
                 "which installs it, or `apt-get install -y coturn`."
             )
-        self.dir = tempfile.TemporaryDirectory(prefix="videotermin-turn-")
-        folder = Path(self.dir.name)
-        self.log = open(folder / "turn.log", "w+b")  # noqa: SIM115 (kept open while it runs)
-        self.process = subprocess.Popen(
+        folder = self.make_folder()
+        self.start(
             [
                 binary,
                 "-n",
@@ -92,29 +89,6 @@ class TurnServer:
                 f"--pidfile={folder / 'turn.pid'}",
                 "--log-file=stdout",
             ],
-            stdout=self.log,
-            stderr=subprocess.STDOUT,
+            answers=lambda: _answers_stun(self.port),
         )
-        deadline = time.monotonic() + 10
-        while not _answers_stun(self.port):
-            if self.process.poll() is not None or time.monotonic() > deadline:
-                log = self.output()
-                self.__exit__()
-                raise RuntimeError(f"turnserver did not start:\n{log}")
         return self
-
-    def output(self) -> str:
-        """What coturn logged so far."""
-        self.log.flush()
-        return (Path(self.dir.name) / "turn.log").read_text(errors="replace")
-
-    def __exit__(self, *exc: object) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-        self.log.close()
-        self.dir.cleanup()
