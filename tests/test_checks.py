@@ -2,7 +2,10 @@
 
 import asyncio
 import json
+import os
 import socket
+import subprocess
+import sys
 
 import pytest
 from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
@@ -265,6 +268,23 @@ def test_without_a_working_janus_dana_is_told_the_test_call_is_unavailable(
         assert echo.backend().count() == 0
 
     async_to_sync(scenario)()
+
+
+def test_an_unknown_echo_backend_refuses_to_start(tmp_path):
+    result = subprocess.run(
+        [sys.executable, "-c", "import django; django.setup()"],
+        env={
+            **os.environ,
+            "VIDEOTERMIN_VAR": str(tmp_path),
+            "VIDEOTERMIN_ECHO_BACKEND": "mediasoup",
+            "DJANGO_SETTINGS_MODULE": "videotermin.settings",
+        },
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode != 0
+    assert "VIDEOTERMIN_ECHO_BACKEND" in result.stderr
 
 
 def test_a_ping_is_empty_and_never_cached(client, dana):

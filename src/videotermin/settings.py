@@ -242,6 +242,8 @@ if TURN_TTL_SECONDS < 60:
 # The test call of the device check (J7): media goes to the server and back. "aiortc" runs in
 # this process; "janus" uses the echotest plugin of the Janus at JANUS_URL (docs/operations.md).
 ECHO_BACKEND = envstr("VIDEOTERMIN_ECHO_BACKEND", "aiortc")
+if ECHO_BACKEND not in ("aiortc", "janus"):
+    raise ImproperlyConfigured("VIDEOTERMIN_ECHO_BACKEND must be 'aiortc' or 'janus'.")
 JANUS_URL = envstr("VIDEOTERMIN_JANUS_URL", "http://127.0.0.1:8088/janus")
 JANUS_API_SECRET = envstr("VIDEOTERMIN_JANUS_API_SECRET", "")
 # An aiortc echo decodes and re-encodes (about 15 % of a core each): few at once, and not for
