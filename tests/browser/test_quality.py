@@ -161,3 +161,30 @@ def test_a_citizen_who_reloads_in_audio_only_stays_in_audio_only(call, consented
     citizen.wait_for_timeout(2000)
     assert rtp(citizen)["framesEncoded"] == stopped["framesEncoded"]
     assert not Participant.objects.get(pk=consented.citizen.pk).camera_on
+
+
+def test_alice_sees_the_round_trip_of_dana_waiting_live_and_in_her_own_language(
+    new_context, consented, appointment
+):
+    citizen = open_citizen_room(new_context(), consented)
+    counselor = open_counselor_room(new_context(locale="en-GB"), appointment)
+    entry = counselor.locator(f"#participants [data-participant='{consented.citizen.public_id}']")
+    live = entry.locator("dd.live")
+
+    # Dana's page pings the server every 5 s while she waits and reports the round trip.
+    expect(live).to_have_text(re.compile(r"^\d+ ms round trip to the server$"), timeout=12_000)
+    # The next sample replaces whatever the entry showed.
+    counselor.evaluate(
+        "() => { document.querySelector('#participants dd.live').textContent = ''; }"
+    )
+    expect(live).to_have_text(re.compile(r"^\d+ ms round trip"), timeout=8_000)
+    # Nothing of it is stored: only the device check's numbers are.
+    assert "rtt_ms" not in (Participant.objects.get(pk=consented.citizen.pk).check_details or {})
+    # Once admitted, the call's own numbers take over and the waiting room's line goes away.
+    counselor.get_by_role("button", name="Admit").click()
+    citizen.locator("#call").wait_for()
+    expect(live).to_be_hidden()
+    call_entry = counselor.locator(
+        f"#network-list [data-participant='{consented.citizen.public_id}']"
+    )
+    expect(call_entry.locator(".loss")).to_have_text(re.compile(r"[\d.,]+ %"), timeout=12_000)

@@ -5,7 +5,7 @@ import {LocalMedia, Peer, closeAll, peers} from './call.js';
 import {wireControls} from './controls.js';
 import {wireScreenShare} from './share.js';
 import {wireDevices} from './devices-in-call.js';
-import {networkSummary} from './network.js';
+import {decimal, networkSummary} from './network.js';
 import {wireQuality} from './quality-ui.js';
 import {FreshIce, pageIceConfig} from './ice.js';
 
@@ -88,7 +88,19 @@ function participantItem(p) {
     const admit = item.querySelector('.admit');
     if (p.presence !== 'waiting') admit.disabled = false;
     admit.hidden = p.presence !== 'waiting';
+    // The live round trip is the waiting room's; in the call the network panel shows more.
+    if (p.presence !== 'waiting') for (const el of item.querySelectorAll('.live')) el.hidden = true;
     return item;
+}
+
+/** @param {import('./quality.js').NetworkMessage} message */
+function showWaitingNetwork(message) {
+    const item = $('participants').querySelector(`[data-participant="${message.participant}"]`);
+    const rtt = message.network.rttMs;
+    if (!item || rtt === null) return;
+    for (const el of item.querySelectorAll('.live')) el.hidden = false;
+    item.querySelector('dd.live').textContent =
+        (words['net-live'] || '{n}').replace('{n}', decimal(rtt, 0));
 }
 
 /** @param {HTMLElement[]} items the entries in order; others leave, nothing else moves */
@@ -215,6 +227,12 @@ wireControls({
     onNoDevices: () => showError(text.msgNoDevices),
 });
 wireQuality({connection, media, ready, role: 'counselor'});
+// Samples of a participant not in the call yet: the live round trip in her waiting-list entry.
+const networkInCall = connection.onNetwork;
+connection.onNetwork = (message) => {
+    if (peers.has(message.session)) networkInCall(message);
+    else showWaitingNetwork(message);
+};
 $('identity').addEventListener('click', () => connection.confirmIdentity());
 $('end').addEventListener('click', () => {
     if (confirm(/** @type {string} */ (text.msgConfirmEnd))) connection.end();

@@ -66,6 +66,10 @@ export class Connection {
         this.onNetwork = () => {};
         /** @type {(ice: import('./ice.js').Ice) => void} fresh ICE servers, as asked for */
         this.onIce = () => {};
+        /** @type {(rttMs: number) => void} the round trip of a ping to the server and back */
+        this.onPong = () => {};
+        /** @type {number|null} when the unanswered ping left */
+        this.pingSentAt = null;
     }
 
     connect() {
@@ -74,7 +78,7 @@ export class Connection {
         const socket = new WebSocket(this.url);
         this.socket = socket;
         socket.onopen = () => {
-            this.pinger = setInterval(() => this.send('ping'), PING_INTERVAL);
+            this.pinger = setInterval(() => this.ping(), PING_INTERVAL);
         };
         socket.onmessage = (event) => this.receive(event.data);
         socket.onclose = (event) => {
@@ -144,6 +148,11 @@ export class Connection {
 
     end() { return this.send('end'); }
 
+    /** A ping; its pong tells the round trip to the server (onPong). */
+    ping() {
+        if (this.send('ping')) this.pingSentAt = performance.now();
+    }
+
     /** Ask for fresh ICE servers: the TURN credentials are about to expire. */
     refreshIce() { return this.send('ice_refresh'); }
 
@@ -165,7 +174,7 @@ export class Connection {
             ice: (/** @type {any} */ m) => this.onIce(m.ice),
             closed: this.gotClosed,
             error: this.gotError,
-            pong: () => {},
+            pong: this.gotPong,
         }[message.type];
         if (handler) handler.call(this, message);
     }
@@ -176,6 +185,13 @@ export class Connection {
         this.session = message.session;
         this.setState('open');
         this.onWelcome(message);
+    }
+
+    gotPong() {
+        if (this.pingSentAt === null) return;
+        const rttMs = performance.now() - this.pingSentAt;
+        this.pingSentAt = null;
+        this.onPong(rttMs);
     }
 
     /** @param {Room} message */

@@ -40,9 +40,19 @@ export function wireQuality({connection, media, ready, role}) {
     const measured = (n, unit) => (n === null ? words.unmeasured : `${number(n)} ${unit}`);
 
     function reportNow() {
+        if (role !== 'citizen') return;
         const network = quality.report();
-        if (role === 'citizen' && network) connection.send('status', {network});
+        if (network) connection.send('status', {network});
+        // Before the call there is no media to measure: the round trip to the server is what
+        // the counselor can see live in the waiting list (sent with the pong).
+        else connection.ping();
     }
+    connection.onPong = (rttMs) => {
+        if (role !== 'citizen' || quality.report()) return;
+        const network = {rttMs: Math.min(60_000, Math.round(rttMs)), lossPct: null,
+            kbpsOut: null, kbpsIn: null, mode: quality.current};
+        connection.send('status', {network});
+    };
 
     /** Audio only also tells the room that no picture comes; the camera button waits. */
     function showCamera() {

@@ -271,7 +271,10 @@ export class Quality {
         // Before measuring: a new peer sends in the mode as soon as it has been negotiated.
         await this.applyAll();
         const connected = [...this.peers.values()].filter((p) => p.pc.connectionState === 'connected');
-        if (!connected.length) return;
+        if (!connected.length) {
+            this.last = null;  // no call: nothing of it to report any more
+            return;
+        }
         const samples = [];
         for (const {pc} of connected) {
             let meter = this.meters.get(pc);
