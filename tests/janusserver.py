@@ -8,19 +8,12 @@ import json
 import random
 import re
 import shutil
-import socket
 import urllib.request
 from pathlib import Path
 
-from tests.serverprocess import ServerProcess
+from tests.serverprocess import ServerProcess, free_tcp_port
 
 DEPLOY = Path(__file__).resolve().parent.parent / "deploy" / "janus"
-
-
-def _free_tcp_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def _replace(text: str, pattern: str, value: str) -> str:
@@ -38,7 +31,7 @@ class JanusServer(ServerProcess):
 
     def __init__(self, api_secret: str) -> None:
         self.api_secret = api_secret
-        self.port = _free_tcp_port()
+        self.port = free_tcp_port()
         # RTP ports: a random range, so that runs side by side rarely compete for them.
         self.min_port = random.randrange(40000, 60000, 200)
 

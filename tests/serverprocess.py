@@ -1,11 +1,19 @@
 """A server binary run for the tests and the benchmark: started in a temporary folder, waited
 for until it answers, its log kept for the failure message, and stopped at the end."""
 
+import socket
 import subprocess
 import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
+
+
+def free_tcp_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
 
 
 class ServerProcess:

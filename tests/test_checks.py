@@ -3,7 +3,6 @@
 import asyncio
 import json
 import os
-import socket
 import subprocess
 import sys
 
@@ -14,18 +13,13 @@ from asgiref.sync import async_to_sync
 from django.test import AsyncClient, Client
 from django.urls import reverse
 from django.utils.translation import override
+from tests.serverprocess import free_tcp_port
 
 from videotermin.calls.services import update_status
 from videotermin.checks import echo
 from videotermin.checks.summary import network_summary
 from videotermin.consent import services as consent
 from videotermin.staff.live import describe
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def url(name: str, participant, **query) -> str:
@@ -250,7 +244,7 @@ def test_without_a_working_janus_dana_is_told_the_test_call_is_unavailable(
     fault, settings, janus_echo, booking, consenting_citizen
 ):
     if fault == "Janus is down":
-        settings.JANUS_URL = f"http://127.0.0.1:{free_port()}/janus"
+        settings.JANUS_URL = f"http://127.0.0.1:{free_tcp_port()}/janus"
     else:
         settings.JANUS_API_SECRET = "guessed"
 

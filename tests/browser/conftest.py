@@ -6,7 +6,6 @@ one Chromium for the whole session, and one browser context per party.
 
 import asyncio
 import os
-import socket
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -17,6 +16,7 @@ import pytest
 from asgiref.sync import async_to_sync
 from django.urls import reverse
 from tests.conftest import PASSWORD
+from tests.serverprocess import free_tcp_port
 
 from videotermin.lib import events
 
@@ -52,12 +52,6 @@ STATS_SCRIPT = """async () => {
 }"""
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 class Server:
     """videotermin.asgi.application under uvicorn in a background thread."""
 
@@ -66,7 +60,7 @@ class Server:
 
         from videotermin.asgi import application
 
-        self.port = free_port()
+        self.port = free_tcp_port()
         self.url = f"http://{host}:{self.port}"
         config = uvicorn.Config(
             application, host=host, port=self.port, log_level="warning", lifespan="off"
@@ -221,7 +215,7 @@ def smtp(settings):
     from aiosmtpd.controller import Controller
 
     mailbox = Mailbox()
-    controller = Controller(mailbox, hostname="127.0.0.1", port=free_port())
+    controller = Controller(mailbox, hostname="127.0.0.1", port=free_tcp_port())
     controller.start()
     settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
     settings.EMAIL_HOST = "127.0.0.1"
