@@ -45,6 +45,8 @@ let stream = null;
 let stopLevel = () => {};
 let listenTimer = 0;
 let lastReport = "";
+/** Reports go one after the other: two at once could reach the database in reverse order. */
+let reporting = Promise.resolve();
 /** @type {import("./network.js").NetworkResult|null} */
 let network = null;
 let networkRun = 0;
@@ -179,7 +181,7 @@ function finish() {
 }
 
 /** Tell the server (and so the counselor) the result; only when it changed. */
-async function report(/** @type {string} */ result) {
+function report(/** @type {string} */ result) {
   if (!results || !root) return;
   const { browser } = results;
   const body = JSON.stringify({
@@ -204,6 +206,12 @@ async function report(/** @type {string} */ result) {
   });
   if (body === lastReport) return;
   lastReport = body;
+  reporting = reporting.then(() => send(body));
+}
+
+/** @param {string} body the report; skipped when a newer one waits behind it */
+async function send(body) {
+  if (body !== lastReport || !root) return;
   const token = /** @type {HTMLInputElement|null} */ (root.querySelector("input[name=csrfmiddlewaretoken]"));
   try {
     const response = await fetch(root.dataset.resultUrl || "", {
@@ -214,7 +222,7 @@ async function report(/** @type {string} */ result) {
     });
     if (!response.ok) throw new Error(String(response.status));
   } catch {
-    lastReport = "";
+    if (body === lastReport) lastReport = "";
     say("check-status", t("status-save-failed"));
   }
 }
