@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 PORT ?= 8000
 export DJANGO_SETTINGS_MODULE := videotermin.settings
 
-.PHONY: run test test-js test-sqlite test-postgres lint bench messages system-packages collectstatic clean
+.PHONY: run test test-js test-sqlite test-postgres lint bench messages system-packages node-packages collectstatic clean
 
 $(STAMP): pyproject.toml requirements.lock
 	$(PYTHON) -m venv $(VENV)
@@ -15,12 +15,17 @@ $(STAMP): pyproject.toml requirements.lock
 	$(BIN)/pip install -q --no-deps -e .
 	touch $(STAMP)
 
-# Debian packages: the browser, coturn (TURN), Janus (the test call's echotest) and iproute2 with
-# nftables (shaped test links) for the tests and bench; gettext for the catalogues.
+# Debian packages: the browsers (Chromium; Firefox ESR with Node and npm for its driver, Xvfb for
+# a screen to share), coturn (TURN), Janus (the test call's echotest) and iproute2 with nftables
+# (shaped test links) for the tests and bench; gettext for the catalogues.
 system-packages:
 	@missing=""; \
 	command -v msgfmt >/dev/null || missing="$$missing gettext"; \
 	if [ -n "$(WITH_BROWSER)" ] && ! command -v chromium >/dev/null; then missing="$$missing chromium"; fi; \
+	if [ -n "$(WITH_BROWSER)" ] && ! command -v firefox-esr >/dev/null; then missing="$$missing firefox-esr"; fi; \
+	if [ -n "$(WITH_BROWSER)" ] && ! command -v xvfb-run >/dev/null; then missing="$$missing xvfb"; fi; \
+	if [ -n "$(WITH_BROWSER)" ] && ! command -v node >/dev/null; then missing="$$missing nodejs"; fi; \
+	if [ -n "$(WITH_BROWSER)" ] && ! command -v npm >/dev/null; then missing="$$missing npm"; fi; \
 	if [ -n "$(WITH_BROWSER)" ] && ! command -v turnserver >/dev/null; then missing="$$missing coturn"; fi; \
 	if [ -n "$(WITH_BROWSER)" ] && ! command -v janus >/dev/null; then missing="$$missing janus"; fi; \
 	if [ -n "$(WITH_BROWSER)" ] && ! command -v nft >/dev/null; then missing="$$missing nftables"; fi; \
@@ -29,6 +34,14 @@ system-packages:
 		echo "Installing Debian packages:$$missing"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
 	fi
+
+# The Node packages of the browser tests (package-lock.json) in ./node_modules: puppeteer-core
+# drives Debian's firefox-esr and downloads no browser of its own.
+node_modules/.installed: package.json package-lock.json
+	PUPPETEER_SKIP_DOWNLOAD=1 npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+node-packages: node_modules/.installed
 
 messages: $(STAMP) system-packages
 	cd src/videotermin && ../../$(BIN)/django-admin compilemessages --ignore=.venv -v 0
@@ -48,6 +61,7 @@ run: $(STAMP) messages collectstatic
 
 test: $(STAMP) messages
 	$(MAKE) -s system-packages WITH_BROWSER=1
+	$(MAKE) -s node-packages
 	$(MAKE) -s test-js
 	$(MAKE) -s test-sqlite
 	$(MAKE) -s test-postgres
@@ -76,4 +90,4 @@ bench: $(STAMP) messages collectstatic
 	$(BIN)/python -m bench
 
 clean:
-	rm -rf $(VENV) var staticfiles
+	rm -rf $(VENV) var staticfiles node_modules
