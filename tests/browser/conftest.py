@@ -1,7 +1,8 @@
 """Real browsers with fake camera and microphone against the real ASGI application.
 
 Each test gets its own uvicorn server on a free 127.0.0.1 port (a secure context for WebRTC),
-one Chromium for the whole session, and one browser context per party.
+one Chromium (Playwright) and one Firefox (tests/browser/firefox.py) for the whole session, each
+started when a test first needs it, and one browser context per party.
 """
 
 import asyncio
@@ -135,6 +136,31 @@ def browser():
         yield chromium
         chromium.close()
     del os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"]
+
+
+@pytest.fixture(scope="session")
+def firefox():
+    """Debian's firefox-esr with fake camera and microphone, driven over WebDriver BiDi."""
+    from tests.browser.firefox import Firefox
+
+    running = Firefox()
+    yield running
+    running.close()
+
+
+@pytest.fixture
+def new_firefox_context(firefox, server):
+    """A factory of Firefox contexts on the test's server, one per party; closed after the test."""
+    contexts = []
+
+    def make():
+        context = firefox.new_context(base_url=server.url)
+        contexts.append(context)
+        return context
+
+    yield make
+    for context in contexts:
+        context.close()
 
 
 @pytest.fixture
