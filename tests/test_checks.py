@@ -3,8 +3,10 @@
 import asyncio
 import json
 import os
+import re
 import subprocess
 import sys
+import uuid
 
 import pytest
 from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
@@ -58,6 +60,20 @@ async def offer_from_a_browser() -> RTCPeerConnection:
     return pc
 
 
+def masked(sdp: str) -> str:
+    """The offer as Firefox writes it: every host address replaced by a random .local name."""
+    names: dict[str, str] = {}
+
+    def mask(match: re.Match) -> str:
+        name = names.setdefault(match["address"], f"{uuid.uuid4()}.local")
+        return f"{match['head']}{name}{match['tail']}"
+
+    pattern = r"(?P<head>a=candidate:\S+ \d+ \S+ \d+ )(?P<address>\S+)(?P<tail> \d+ typ host)"
+    masked_sdp, count = re.subn(pattern, mask, sdp)
+    assert count > 0, "the offer had no host candidate to mask"
+    return masked_sdp
+
+
 async def post_offer(client: AsyncClient, participant, sdp: str):
     return await client.post(
         url("echo", participant),
@@ -98,6 +114,65 @@ def test_the_echo_answers_an_offer_and_sends_the_citizens_video_back(
             await echo.backend().close_all()
 
     async_to_sync(scenario)()
+
+
+def test_the_echo_reaches_a_browser_that_shows_only_masked_host_addresses(
+    echo_backend, booking, consenting_citizen
+):
+    async def scenario():
+        client = await open_link(booking)
+        pc = await offer_from_a_browser()
+        echoed = asyncio.get_running_loop().create_future()
+        pc.on("track", lambda track: track.kind == "video" and echoed.set_result(track))
+        try:
+            offer = masked(pc.localDescription.sdp)
+            response = await post_offer(client, consenting_citizen, offer)
+            assert response.status_code == 200, response.content
+            answer = response.json()["sdp"]
+            # The server's own addresses, so that the browser's checks can teach it hers.
+            assert re.search(r"a=candidate:\S+ 1 udp \d+ [\d.:a-f]+ \d+ typ host", answer)
+            await pc.setRemoteDescription(RTCSessionDescription(answer, "answer"))
+            track = await asyncio.wait_for(echoed, 10)
+            frame = await asyncio.wait_for(track.recv(), 10)
+            assert frame.width == 640 and frame.height == 480
+        finally:
+            await pc.close()
+            await echo.backend().close_all()
+
+    async_to_sync(scenario)()
+
+
+FIREFOX_AUDIO = (
+    "m=audio 9 UDP/TLS/RTP/SAVPF 109\r\n"
+    "c=IN IP4 0.0.0.0\r\n"
+    "a=candidate:0 1 UDP 2122187007 2692bae9-faa8-422a-852b-09be3d5e0cfa.local 45189 typ host\r\n"
+    "a=candidate:2 1 TCP 2105458943 2692bae9-faa8-422a-852b-09be3d5e0cfa.local 9 typ host "
+    "tcptype active\r\n"
+    "a=end-of-candidates\r\n"
+)
+
+
+def test_the_browsers_masked_host_candidates_do_not_reach_the_server_side_peer():
+    offer = "v=0\r\n" + FIREFOX_AUDIO + FIREFOX_AUDIO.replace("audio", "video")
+
+    cleaned = echo.without_masked_candidates(offer)
+
+    assert ".local" not in cleaned
+    # With no candidate left, the end of candidates would make aioice give up at once.
+    assert "end-of-candidates" not in cleaned
+    assert cleaned.count("m=") == 2 and cleaned.endswith("\r\n")
+
+
+def test_an_offer_with_reachable_candidates_keeps_them_and_their_end():
+    relayed = "a=candidate:5 1 UDP 8265471 203.0.113.7 50001 typ relay raddr 0.0.0.0 rport 0"
+    offer = "v=0\r\n" + FIREFOX_AUDIO.replace(
+        "a=end-of-candidates", f"{relayed}\r\na=end-of-candidates"
+    )
+
+    cleaned = echo.without_masked_candidates(offer)
+
+    assert relayed in cleaned and ".local" not in cleaned
+    assert "a=end-of-candidates" in cleaned
 
 
 def test_the_echo_refuses_a_browser_that_never_opened_the_link(booking, consenting_citizen):

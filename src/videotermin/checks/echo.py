@@ -10,10 +10,17 @@ Two backends answer the check page's offer (VIDEOTERMIN_ECHO_BACKEND):
 
 Both share the bookkeeping: one place per participant, a limit of places per process
 (TEST_CALL_LIMIT) and a maximum duration (TEST_CALL_SECONDS).
+
+Neither may depend on the browser's host candidates: Firefox (and Chromium before the camera
+is allowed) masks them as random `.local` mDNS names, which only a computer on the citizen's
+own network could resolve. The server's answer carries addresses the browser can reach; the
+browser's connectivity checks then tell the server where the browser is (peer-reflexive
+candidates, RFC 8445 section 7.3.1.3).
 """
 
 import asyncio
 import logging
+import re
 import secrets
 from dataclasses import dataclass, field
 from typing import Any
@@ -105,6 +112,35 @@ class EchoBackend:
         raise NotImplementedError
 
 
+# "a=candidate:<foundation> <component> <transport> <priority> <address> <port> typ <type> ..."
+_CANDIDATE = re.compile(r"a=candidate:\S+ \d+ \S+ \d+ (?P<address>\S+) \d+ typ ", re.IGNORECASE)
+
+
+def without_masked_candidates(sdp: str) -> str:
+    """The offer without the browser's mDNS host candidates, which the server cannot resolve.
+
+    aioice would send multicast queries for the names into the server's own network (in vain,
+    a second per offer), and when nothing else is left, the browser's end-of-candidates makes it
+    drop the whole component and gather no candidate of its own: the answer would offer the
+    browser no address at all. An m-section left without candidates therefore loses its
+    end-of-candidates too; its addresses come from the browser's checks. Such an echo never
+    gives up by itself: the page hangs up when nothing arrives, or the maximum duration ends it.
+    """
+    line_break = "\r\n" if "\r\n" in sdp else "\n"
+    sections: list[list[str]] = [[]]
+    for line in sdp.split(line_break):
+        if line.startswith("m="):
+            sections.append([])
+        match = _CANDIDATE.match(line)
+        if match and match["address"].lower().endswith(".local"):
+            continue
+        sections[-1].append(line)
+    for lines in sections[1:]:
+        if not any(line.startswith("a=candidate:") for line in lines):
+            lines[:] = [line for line in lines if line != "a=end-of-candidates"]
+    return line_break.join(line for lines in sections for line in lines)
+
+
 class AiortcEcho(EchoBackend):
     """Answers with a peer connection in this process that sends back what it receives."""
 
@@ -125,7 +161,8 @@ class AiortcEcho(EchoBackend):
                 await self.close(call.id)
 
         try:
-            await pc.setRemoteDescription(RTCSessionDescription(sdp=offer_sdp, type="offer"))
+            offer = RTCSessionDescription(sdp=without_masked_candidates(offer_sdp), type="offer")
+            await pc.setRemoteDescription(offer)
         except Exception as error:  # aiortc's parser fails in many ways on a broken SDP
             raise ValueError("the offer could not be read") from error
         if not pc.getTransceivers():
