@@ -16,8 +16,16 @@ PASSWORD = "correct horse battery staple"
 
 
 def pytest_collection_modifyitems(config, items):
-    """Run the browser tests last: Playwright keeps an event loop running in the main thread."""
-    items.sort(key=lambda item: item.get_closest_marker("browser") is not None)
+    """Run the browser tests last: Playwright keeps an event loop running in the main thread.
+
+    The Firefox tests come at the very end, so that their Firefox runs only while they do.
+    """
+    items.sort(
+        key=lambda item: (
+            item.get_closest_marker("browser") is not None,
+            "firefox" in getattr(item, "fixturenames", ()),
+        )
+    )
 
 
 def make_staff(agency: Agency, location: Location, username: str, full_name: str):
