@@ -1,4 +1,5 @@
-"""E-mails to the citizen, in the appointment's language, as HTML and plain text with an .ics."""
+"""E-mails to the people invited by link, each in their own language, as HTML and plain text
+with an .ics calendar file."""
 
 import enum
 from zoneinfo import ZoneInfo
@@ -11,7 +12,7 @@ from django.utils import formats, timezone, translation
 from django.utils.translation import gettext as _
 from icalendar import Calendar, Event, vText
 
-from videotermin.appointments.models import Appointment
+from videotermin.appointments.models import Appointment, Member
 
 
 class Kind(enum.Enum):
@@ -56,14 +57,19 @@ def calendar_file(appointment: Appointment, kind: Kind, link: str | None) -> byt
     return calendar.to_ical()
 
 
-def send(appointment: Appointment, kind: Kind, *, token: str | None) -> None:
-    """Render and send one e-mail to the citizen of the appointment."""
-    with translation.override(appointment.language):
+def send(member: Member, kind: Kind, *, token: str | None) -> None:
+    """Render and send one e-mail to a member invited by link, in the member's language."""
+    appointment = member.appointment
+    with translation.override(member.language):
         zone = ZoneInfo(appointment.agency.time_zone)
         local_start = timezone.localtime(appointment.starts_at, zone)
         link = personal_link(token) if token else None
         context = {
             "appointment": appointment,
+            "member": member,
+            # The citizen knows why she is invited; everyone else is told in what role.
+            "role_label": "" if member.role == Member.Role.CITIZEN else member.get_role_display(),
+            "removed": member.removed_at is not None,
             "agency": appointment.agency,
             "kind": kind.value,
             "link": link,
@@ -78,7 +84,7 @@ def send(appointment: Appointment, kind: Kind, *, token: str | None) -> None:
             subject=subject(kind, appointment, local_start),
             body=text,
             from_email=settings.DEFAULT_FROM_EMAIL,
-            to=[appointment.citizen_email],
+            to=[member.email],
             headers={"Auto-Submitted": "auto-generated"},
         )
         message.attach_alternative(html, "text/html")

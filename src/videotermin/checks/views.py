@@ -15,7 +15,7 @@ from django.utils.translation import get_language, override
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
-from videotermin.appointments.models import Participant
+from videotermin.appointments.models import Member
 from videotermin.checks import echo
 from videotermin.checks.limits import WINDOW_SECONDS, take_probe
 from videotermin.journey.access import find_participant
@@ -38,18 +38,18 @@ def _json(data: dict, status: int = 200) -> HttpResponse:
     return _no_store(JsonResponse(data, status=status))
 
 
-def _checking_participant(request: HttpRequest, participant_id) -> Participant | None:
+def _checking_participant(request: HttpRequest, participant_id) -> Member | None:
     """The participant if this browser opened the link, agreed, and the appointment still runs."""
     participant = find_participant(request, participant_id)
     if participant is None or not participant.consented_at:
         return None
     appointment = participant.appointment
-    if appointment.cancelled_at or appointment.call_ended_at or not appointment.links_valid():
+    if participant.removed_at or appointment.cancelled_at or not appointment.links_valid():
         return None
     return participant
 
 
-def _too_many(participant: Participant) -> HttpResponse:
+def _too_many(participant: Member) -> HttpResponse:
     with override(participant.language):
         message = _("Too many measurements in a short time. Please try again in a few minutes.")
     response = _json({"error": message}, status=429)

@@ -1,14 +1,15 @@
-"""Which participants this browser may act for, and the language their pages speak."""
+"""Which participants (members invited by link) this browser may act for, and the language
+their pages speak."""
 
 from django.conf import settings
 from django.http import HttpRequest
 from django.utils import translation
 
-from videotermin.appointments.models import Participant
+from videotermin.appointments.models import Member
 from videotermin.calls.state import SESSION_KEY
 
 
-def remember(request: HttpRequest, participant: Participant) -> None:
+def remember(request: HttpRequest, participant: Member) -> None:
     """Authorise this browser session for the participant (pages and the room WebSocket)."""
     allowed = list(request.session.get(SESSION_KEY, []))
     public_id = str(participant.public_id)
@@ -21,15 +22,15 @@ def is_allowed(request: HttpRequest, participant_id) -> bool:
     return str(participant_id) in request.session.get(SESSION_KEY, [])
 
 
-def find_participant(request: HttpRequest, participant_id) -> Participant | None:
+def find_participant(request: HttpRequest, participant_id) -> Member | None:
     """The participant if this browser opened their link; None for anybody else."""
     if not is_allowed(request, participant_id):
         return None
     return (
-        Participant.objects.select_related(
+        Member.objects.select_related(
             "appointment__agency", "appointment__location", "appointment__counselor"
         )
-        .filter(public_id=participant_id)
+        .filter(public_id=participant_id, user__isnull=True)
         .first()
     )
 

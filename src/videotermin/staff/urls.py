@@ -13,4 +13,20 @@ urlpatterns = [
     path("appointments/<uuid:public_id>/cancel/", views.cancel, name="cancel"),
     path("appointments/<uuid:public_id>/resend/", views.resend, name="resend"),
     path("appointments/<uuid:public_id>/room/", views.room, name="room"),
+    path("appointments/<uuid:public_id>/people/", views.people, name="people"),
+    path(
+        "appointments/<uuid:public_id>/people/<uuid:member_id>/",
+        views.edit_member,
+        name="edit_member",
+    ),
+    path(
+        "appointments/<uuid:public_id>/people/<uuid:member_id>/resend/",
+        views.resend,
+        name="resend_member",
+    ),
+    path(
+        "appointments/<uuid:public_id>/people/<uuid:member_id>/remove/",
+        views.remove_member,
+        name="remove_member",
+    ),
 ]
