@@ -243,8 +243,9 @@ class Member(models.Model):
 
     @property
     def display_name(self) -> str:
-        if self.user_id is not None:
-            return self.user.get_full_name() or self.user.get_username()
+        user = self.user
+        if user is not None:
+            return user.get_full_name() or user.get_username()
         return self.name
 
     @property

@@ -430,7 +430,8 @@ def hand_over(appointment: Appointment, *, to: Member, by: Member) -> Appointmen
         save_member(host, "role")
     new.role = Role.HOST
     save_member(new, "role")
-    appointment.counselor_id = new.user_id
+    assert new.user is not None  # a colleague is always a staff user
+    appointment.counselor = new.user
     appointment.save(update_fields=["counselor", "updated_at"])
     record(
         "appointment.host_handed_over",

@@ -14,9 +14,9 @@ from django.utils.translation import gettext_lazy as _
 from videotermin.appointments.models import Appointment, Member
 from videotermin.appointments.services import (
     NotAllowed,
-    locked_member,
     announce,
     can_enter,
+    locked_member,
     save_member,
 )
 from videotermin.audit.services import record
@@ -92,7 +92,8 @@ def update_status(
     if screen and not member.may("share_screen"):
         raise NotAllowed(_("The counselor has not allowed you to share your screen."))
     changed = []
-    for name, value in (("camera_on", camera), ("microphone_on", microphone), ("screen_on", screen)):
+    switches = (("camera_on", camera), ("microphone_on", microphone), ("screen_on", screen))
+    for name, value in switches:
         if value is not None and getattr(member, name) != value:
             setattr(member, name, value)
             changed.append(name)
@@ -201,9 +202,7 @@ def leave(member: Member) -> None:
     member.session = member.channel = ""
     member.screen_on = False
     save_member(member)
-    record(
-        "member.left", agency=appointment.agency, by=member, appointment=appointment
-    )
+    record("member.left", agency=appointment.agency, by=member, appointment=appointment)
     close_connection(channel, "left")
     _end_if_everyone_is_gone(appointment)
     announce(appointment)
@@ -264,6 +263,4 @@ def _is_host(by, appointment: Appointment) -> bool:
     """Whether `by` is the host now: read afresh, a hand-over may have happened meanwhile."""
     if not isinstance(by, Member) or by.appointment_id != appointment.pk:
         return False
-    return Member.objects.filter(
-        pk=by.pk, role=Member.Role.HOST, removed_at__isnull=True
-    ).exists()
+    return Member.objects.filter(pk=by.pk, role=Member.Role.HOST, removed_at__isnull=True).exists()

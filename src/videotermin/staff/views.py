@@ -217,8 +217,10 @@ def cancel(request: HttpRequest, public_id) -> HttpResponse:
         else:
             messages.success(
                 request,
-                _("The appointment with %(name)s was cancelled; everyone invited is informed by "
-                  "e-mail.")
+                _(
+                    "The appointment with %(name)s was cancelled; everyone invited is informed by "
+                    "e-mail."
+                )
                 % {"name": citizen.name if citizen else ""},
             )
         return redirect(back)
@@ -263,9 +265,7 @@ def people(request: HttpRequest, public_id) -> HttpResponse:
     if request.method == "POST":
         if form.is_valid():
             try:
-                member, _token = services.add_member(
-                    appointment, form.invitee(), by=request.user
-                )
+                member, _token = services.add_member(appointment, form.invitee(), by=request.user)
             except services.NotAllowed as error:
                 form.add_error(None, str(error))
             else:
@@ -312,9 +312,10 @@ def edit_member(request: HttpRequest, public_id, member_id) -> HttpResponse:
         except services.NotAllowed as error:
             form.add_error(None, str(error))
         else:
-            messages.success(request, _("The details of %(name)s were saved.") % {
-                "name": form.cleaned_data["name"]
-            })
+            messages.success(
+                request,
+                _("The details of %(name)s were saved.") % {"name": form.cleaned_data["name"]},
+            )
             return redirect("staff:people", public_id=appointment.public_id)
     context = {"appointment": appointment, "member": member, "form": form}
     return render(request, "staff/member_form.html", context)
@@ -353,7 +354,6 @@ def room(request: HttpRequest, public_id) -> HttpResponse:
             "appointment": appointment,
             "title_name": citizen.name if citizen else "",
             "staff_room": True,
-            "self_name": request.user.get_full_name() or request.user.get_username(),
             "invite_url": reverse("staff:people", args=[appointment.public_id]),
             "day_url": reverse("staff:day"),
             "invite_form": InviteeForm(auto_id="invite-%s"),

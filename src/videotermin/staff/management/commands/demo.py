@@ -12,8 +12,7 @@ from django.utils import timezone
 
 from videotermin.agencies.models import Agency, Location, StaffMember
 from videotermin.appointments import emails
-from videotermin.appointments.models import Appointment
-from videotermin.appointments.models import Member
+from videotermin.appointments.models import Appointment, Member
 from videotermin.appointments.services import Invitee, create_appointment
 
 USERNAME = "berater"
@@ -22,7 +21,7 @@ INTERPRETER_EMAIL = "olena@example.org"
 
 
 class Command(BaseCommand):
-    help = "Create (or reuse) a demo agency and counselor; book a citizen and an interpreter in 3 minutes."
+    help = "Create a demo agency and counselor; book a citizen and an interpreter in 3 minutes."
 
     def handle(self, *args, **options) -> None:
         agency, _ = Agency.objects.get_or_create(
