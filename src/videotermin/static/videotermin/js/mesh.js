@@ -122,6 +122,10 @@ export class Peer extends EventTarget {
 
     async negotiate() {
         if (this.closed) return;
+        // The polite side speaks only once spoken to. Its data channels alone would make it
+        // offer first, and offers from both sides at the very start keep colliding in Chromium
+        // (each rollback leaves the channels' transport unnegotiated, so both offer again).
+        if (this.polite && !this.pc.currentRemoteDescription) return;
         try {
             this.makingOffer = true;
             await this.pc.setLocalDescription();
