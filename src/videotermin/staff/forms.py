@@ -108,6 +108,10 @@ class OptionalInviteeForm(InviteeForm):
         self.empty_permitted = True
         self.use_required_attribute = False
 
+    def has_changed(self) -> bool:
+        # A role and a language are always chosen; without a name or address nobody is meant.
+        return any(str(self.data.get(self.add_prefix(name), "")).strip() for name in ("name", "email"))
+
 
 ExtrasFormSet = forms.formset_factory(
     OptionalInviteeForm, extra=2, max_num=MAX_EXTRAS, validate_max=True
