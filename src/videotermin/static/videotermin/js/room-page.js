@@ -34,7 +34,9 @@ const session = new MeshSession({
     tracks: () => ({audio: media.track('audio'), camera: media.track('video'), screen: null}),
 });
 const freshIce = new FreshIce(connection, config, peers);
+// Handles for support and the browser tests, like window.videoterminPeers.
 /** @type {any} */ (globalThis).videoterminRoom = room;
+/** @type {any} */ (globalThis).videoterminConnection = connection;
 
 /** @param {string} [message] */
 function say(message) { $('status').textContent = message || ''; }
@@ -249,10 +251,19 @@ room.addEventListener('joined', () => {
     // The host sees the waiting list at once where there is room for it.
     if (room.isStaff && WIDE.matches && openPanel === null) setPanel('people');
 });
+/** Members whose connection to us broke; their recovery is announced, nothing else. */
+const lost = new Set();
 session.addEventListener('state', (event) => {
-    const {state} = /** @type {CustomEvent} */ (event).detail;
-    if (state === 'connected') say(words.connected);
-    else if (state === 'failed' || state === 'disconnected') say(words['call-lost']);
+    const {member, state} = /** @type {CustomEvent} */ (event).detail;
+    if (state === 'failed' || state === 'disconnected') {
+        lost.add(member);
+        say(words['call-lost']);
+    } else if (state === 'connected' && lost.delete(member) && lost.size === 0) {
+        say(words.connected);
+    }
+});
+session.addEventListener('peerclosed', (event) => {
+    lost.delete(/** @type {CustomEvent} */ (event).detail.member);
 });
 connection.addEventListener('error', (event) => showError(/** @type {CustomEvent} */ (event).detail.message));
 connection.addEventListener('closed', (event) => {
