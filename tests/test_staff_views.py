@@ -808,3 +808,29 @@ def test_the_demo_runs_twice_and_prints_a_working_link(db, settings):
     response = client.post(reverse("staff:login"), {"username": "berater", "password": password})
     assert response.status_code == 302
     assert Appointment.objects.filter(members__email="erika@example.org").count() == 1
+
+
+def test_correcting_the_address_and_the_time_at_once_sends_one_working_invitation(
+    alice, booking, location, django_capture_on_commit_callbacks
+):
+    """Booked with seconds (as the demo books), changed in the form that shows minutes."""
+    appointment = booking.appointment
+    later = appointment.starts_at + timedelta(hours=1)
+    data = dana_form_data(location, later, citizen_email="dana.y@example.org")
+    with django_capture_on_commit_callbacks(execute=True):
+        alice.post(reverse("staff:edit", args=[appointment.public_id]), data)
+    [message] = mail.outbox
+    assert message.to == ["dana.y@example.org"]
+    assert services.resolve_link(token_in(message)) == booking.citizen
+
+
+def test_saving_the_edit_form_unchanged_sends_nothing_although_the_start_has_seconds(
+    alice, booking, location, django_capture_on_commit_callbacks
+):
+    appointment = booking.appointment
+    assert appointment.starts_at.second or appointment.starts_at.microsecond
+    data = dana_form_data(location, appointment.starts_at)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = alice.post(reverse("staff:edit", args=[appointment.public_id]), data)
+    assert response.status_code == 302
+    assert mail.outbox == []

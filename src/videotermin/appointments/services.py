@@ -204,9 +204,67 @@ MEMBER_FIELDS = ("name", "email", "language", "customer_number")
 @transaction.atomic
 def update_appointment(appointment: Appointment, *, by, **changes) -> Appointment:
     """Change time, duration or place; everyone invited gets an update with a fresh link."""
+    appointment, _changed = change_booking(appointment, by=by, appointment_changes=changes)
+    return appointment
+
+
+@transaction.atomic
+def update_member(member: Member, *, by, **changes) -> Member:
+    """Correct an invited person's name, address, language or customer number.
+
+    A corrected e-mail address ends the links sent to the old one, and a page opened with one of
+    them leaves the room: whoever got that e-mail by mistake cannot use it. The person gets the
+    invitation at the new address, or an update when the language changed.
+    """
+    change_booking(member.appointment, by=by, member=member, member_changes=changes)
+    return locked_member(member)
+
+
+@transaction.atomic
+def change_booking(
+    appointment: Appointment,
+    *,
+    by,
+    appointment_changes: dict | None = None,
+    member: Member | None = None,
+    member_changes: dict | None = None,
+) -> tuple[Appointment, set[str]]:
+    """Change the appointment and one invited person at once, as the staff's edit form does.
+
+    Everyone concerned gets exactly one e-mail with one working link: the invitation at a new
+    address, else an update when time, place or their language changed. Returns the fresh
+    appointment and the names of the changed fields.
+    """
     appointment = Appointment.objects.select_for_update().get(pk=appointment.pk)
     _require_staff(appointment, by)
     _require_open(appointment)
+    changed = _apply_appointment_changes(appointment, by, appointment_changes or {})
+    member_changed: set[str] = set()
+    if member is not None:
+        member = locked_member(member)
+        if member.appointment_id != appointment.pk:
+            raise NotAllowed(_("This person is not part of this appointment."))
+        member_changed = _apply_member_changes(member, by, member_changes or {})
+    if not changed and not member_changed:
+        return appointment, set()
+    if {"email", "language"} & member_changed or changed:
+        appointment.sequence += 1
+        appointment.save(update_fields=["sequence", "updated_at"])
+    for invited in appointment.externals():
+        if member is not None and invited.pk == member.pk:
+            if "email" in member_changed:
+                _send(invited, issue_link(invited), emails.Kind.INVITATION)
+            elif changed or "language" in member_changed:
+                _send(invited, issue_link(invited), emails.Kind.UPDATE)
+        elif changed:
+            _send(invited, issue_link(invited), emails.Kind.UPDATE)
+    if changed:
+        publish_appointment(appointment)
+    announce(appointment)
+    return appointment, changed | member_changed
+
+
+def _apply_appointment_changes(appointment: Appointment, by, changes: dict) -> set[str]:
     changed = {}
     for name, value in changes.items():
         if name not in EDITABLE_FIELDS:
@@ -215,10 +273,9 @@ def update_appointment(appointment: Appointment, *, by, **changes) -> Appointmen
             changed[name] = value
             setattr(appointment, name, value)
     if not changed:
-        return appointment
+        return set()
     if "location" in changed and changed["location"].agency_id != appointment.agency_id:
         raise NotAllowed(_("This location belongs to another agency."))
-    appointment.sequence += 1
     appointment.save()
     record(
         "appointment.changed",
@@ -227,24 +284,10 @@ def update_appointment(appointment: Appointment, *, by, **changes) -> Appointmen
         appointment=appointment,
         fields=sorted(changed),
     )
-    for member in appointment.externals():
-        _send(member, issue_link(member), emails.Kind.UPDATE)
-    publish_appointment(appointment)
-    announce(appointment)
-    return appointment
+    return set(changed)
 
 
-@transaction.atomic
-def update_member(member: Member, *, by, **changes) -> Member:
-    """Correct an invited person's name, address, language or customer number.
-
-    A corrected e-mail address ends the links sent to the old one: whoever got that e-mail by
-    mistake cannot use it. The person gets an update with a fresh link when it matters to them.
-    """
-    member = locked_member(member)
-    appointment = member.appointment
-    _require_staff(appointment, by)
-    _require_open(appointment)
+def _apply_member_changes(member: Member, by, changes: dict) -> set[str]:
     if member.is_staff or member.removed_at:
         raise NotAllowed(_("This person is not invited by link."))
     changed = {}
@@ -257,24 +300,27 @@ def update_member(member: Member, *, by, **changes) -> Member:
             changed[name] = value
             setattr(member, name, value)
     if not changed:
-        return member
-    save_member(member, *changed)
+        return set()
+    channel = member.channel
     if "email" in changed:
+        # Whatever went to the old address stops working, the page it opened included.
         member.links.filter(revoked_at__isnull=True).update(revoked_at=timezone.now())
+        member.session = member.channel = ""
+        if member.presence in (Member.Presence.WAITING, Member.Presence.IN_CALL):
+            member.presence = Member.Presence.AWAY
+        save_member(member, *changed, "session", "channel", "presence")
+        close_connection(channel, "replaced")
+    else:
+        save_member(member, *changed)
     record(
         "member.changed",
-        agency=appointment.agency,
+        agency=member.appointment.agency,
         by=by,
-        appointment=appointment,
+        appointment=member.appointment,
         member=member.audit_ref,
         fields=sorted(changed),
     )
-    if {"email", "language"} & changed.keys():
-        Appointment.objects.filter(pk=appointment.pk).update(sequence=appointment.sequence + 1)
-        kind = emails.Kind.INVITATION if "email" in changed else emails.Kind.UPDATE
-        _send(member, issue_link(member), kind)
-    announce(appointment)
-    return member
+    return set(changed)
 
 
 @transaction.atomic
@@ -445,8 +491,8 @@ def hand_over(appointment: Appointment, *, to: Member, by: Member) -> Appointmen
     return appointment
 
 
-def resolve_link(token: str) -> Member:
-    """Return the member whose link this is, or raise LinkError saying why it fails."""
+def open_link(token: str) -> Link:
+    """Return the working link of this token, or raise LinkError saying why it fails."""
     link = (
         Link.objects.select_related("member__appointment__agency")
         .filter(token_hash=hash_token(token))
@@ -454,11 +500,15 @@ def resolve_link(token: str) -> Member:
     )
     if link is None:
         raise LinkError(LinkError.UNKNOWN)
-    member = link.member
-    check_member_access(member)
+    check_member_access(link.member)
     if link.revoked_at is not None:
-        raise LinkError(LinkError.REPLACED, member)
-    return member
+        raise LinkError(LinkError.REPLACED, link.member)
+    return link
+
+
+def resolve_link(token: str) -> Member:
+    """Return the member whose working link this is, or raise LinkError saying why it fails."""
+    return open_link(token).member
 
 
 def check_member_access(member: Member) -> None:

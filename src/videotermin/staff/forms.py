@@ -46,7 +46,11 @@ class AppointmentForm(forms.Form):
 
     def clean_starts_at(self):
         starts_at = self.cleaned_data["starts_at"]
-        unchanged = self.initial.get("starts_at") == starts_at
+        before = self.initial.get("starts_at")
+        # The form shows minutes: a start booked with seconds comes back without them.
+        if before is not None and before.replace(second=0, microsecond=0) == starts_at:
+            starts_at = before
+        unchanged = before == starts_at
         # A few minutes of grace: a counselor may book a consultation that starts right now.
         if not unchanged and starts_at < timezone.now() - timedelta(minutes=5):
             raise forms.ValidationError(_("The start lies in the past."))
@@ -110,7 +114,9 @@ class OptionalInviteeForm(InviteeForm):
 
     def has_changed(self) -> bool:
         # A role and a language are always chosen; without a name or address nobody is meant.
-        return any(str(self.data.get(self.add_prefix(name), "")).strip() for name in ("name", "email"))
+        return any(
+            str(self.data.get(self.add_prefix(name), "")).strip() for name in ("name", "email")
+        )
 
 
 ExtrasFormSet = forms.formset_factory(

@@ -9,7 +9,6 @@ from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.db import transaction
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -184,12 +183,13 @@ def edit(request: HttpRequest, public_id) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         try:
             # One change for the counselor: time and place, and the citizen's details.
-            with transaction.atomic():
-                appointment = services.update_appointment(
-                    appointment, by=request.user, **form.appointment_fields()
-                )
-                if citizen is not None:
-                    services.update_member(citizen, by=request.user, **form.citizen_fields())
+            appointment, _changed = services.change_booking(
+                appointment,
+                by=request.user,
+                appointment_changes=form.appointment_fields(),
+                member=citizen,
+                member_changes=form.citizen_fields() if citizen is not None else None,
+            )
         except services.NotAllowed as error:
             form.add_error(None, str(error))
         else:
