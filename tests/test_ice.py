@@ -234,13 +234,14 @@ def test_every_joined_brings_fresh_ice_servers_and_the_policy(turn, agency, cons
     agency.relay_only = True
     agency.save()
     appointment = consenting_citizen.appointment
+    link = consenting_citizen.links.get().pk
 
     async def scenario():
         communicator = WebsocketCommunicator(
             URLRouter(websocket_urlpatterns), f"/ws/room/{appointment.public_id}/"
         )
         communicator.scope["user"] = AnonymousUser()
-        communicator.scope["session"] = {SESSION_KEY: [str(consenting_citizen.public_id)]}
+        communicator.scope["session"] = {SESSION_KEY: {str(consenting_citizen.public_id): link}}
         connected, _ = await communicator.connect(2)
         assert connected
         joined = await communicator.receive_json_from(2)
@@ -265,13 +266,14 @@ def test_a_page_that_asks_in_time_gets_credentials_valid_from_now(
 ):
     settings.TURN_TTL_SECONDS = 600
     appointment = consenting_citizen.appointment
+    link = consenting_citizen.links.get().pk
 
     async def scenario():
         communicator = WebsocketCommunicator(
             URLRouter(websocket_urlpatterns), f"/ws/room/{appointment.public_id}/"
         )
         communicator.scope["user"] = AnonymousUser()
-        communicator.scope["session"] = {SESSION_KEY: [str(consenting_citizen.public_id)]}
+        communicator.scope["session"] = {SESSION_KEY: {str(consenting_citizen.public_id): link}}
         await communicator.connect(2)
         joined = await communicator.receive_json_from(2)
         assert joined["type"] == "joined"

@@ -50,19 +50,24 @@ def test_the_home_page_asks_for_the_personal_link(client, db):
     assert "persönlichen Link" in response.content.decode()  # German is the default language
 
 
+def link_of(booking) -> int:
+    """The id of the link the booking's token belongs to."""
+    return booking.citizen.links.get().pk
+
+
 def test_a_valid_link_redirects_and_the_token_leaves_the_address(client, booking):
     response = open_link(client, booking)
     assert response.status_code == 302
     assert response["Location"] == url("start", booking.citizen)
     assert booking.token not in response["Location"]
-    assert client.session[SESSION_KEY] == [str(booking.citizen.public_id)]
+    assert client.session[SESSION_KEY] == {str(booking.citizen.public_id): link_of(booking)}
 
 
 def test_the_link_works_twice_without_duplicating_the_session_entry(client, booking):
     open_link(client, booking)
     response = open_link(client, booking)
     assert response.status_code == 302
-    assert client.session[SESSION_KEY] == [str(booking.citizen.public_id)]
+    assert client.session[SESSION_KEY] == {str(booking.citizen.public_id): link_of(booking)}
     assert client.get(response["Location"]).status_code == 200
 
 
@@ -304,7 +309,7 @@ def test_olgas_link_opens_her_own_pages(client, interpreter_booking, olga):
     member, token = olga
     response = client.get(link_url(token))
     assert response["Location"] == url("start", member)
-    assert client.session[SESSION_KEY] == [str(member.public_id)]
+    assert list(client.session[SESSION_KEY]) == [str(member.public_id)]
     assert client.get(url("start", interpreter_booking.citizen)).status_code == 403
 
 
@@ -353,7 +358,7 @@ def test_an_admitted_participant_is_sent_by_her_link_straight_into_the_running_c
     response = open_link(client, booking)
     assert response.status_code == 302
     assert response["Location"] == url("room", dana)
-    assert client.session[SESSION_KEY] == [str(dana.public_id)]
+    assert list(client.session[SESSION_KEY]) == [str(dana.public_id)]
     assert client.get(response["Location"]).status_code == 200
 
 
@@ -440,3 +445,24 @@ def test_an_interpreter_invited_later_finds_her_way_in(client, booking, counselo
     )
     response = client.get(link_url(token))
     assert response["Location"] == url("start", member)
+
+
+def test_a_browser_that_opened_the_link_to_a_wrong_address_is_locked_out_by_the_correction(
+    client, booking, counselor
+):
+    """Whoever got Dana's e-mail by mistake opened it already: the correction ends that too."""
+    open_link(client, booking)
+    assert client.get(url("start", booking.citizen)).status_code == 200
+    appointments.update_member(booking.citizen, by=counselor, email="dana.yilmaz@example.org")
+    for name in ("start", "check", "room"):
+        response = client.get(url(name, booking.citizen))
+        assert response.status_code == 410
+        assert response.context["reason"] == "replaced"
+
+
+def test_opening_a_link_gives_the_browser_a_new_session_key(client, booking):
+    client.get("/")
+    client.session.save()
+    planted = client.session.session_key
+    open_link(client, booking)
+    assert client.session.session_key != planted

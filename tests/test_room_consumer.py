@@ -31,7 +31,7 @@ SAMPLE = {"rttMs": 48.5, "lossPct": 1.2, "kbpsOut": 151.0, "kbpsIn": 620, "mode"
 def socket(appointment, *, user=None, members=()) -> WebsocketCommunicator:
     communicator = WebsocketCommunicator(application, f"/ws/room/{appointment.public_id}/")
     communicator.scope["user"] = user or AnonymousUser()
-    communicator.scope["session"] = {SESSION_KEY: [str(m.public_id) for m in members]}
+    communicator.scope["session"] = {SESSION_KEY: {str(m.public_id): m.opened for m in members}}
     return communicator
 
 
@@ -85,15 +85,21 @@ def appointment(interpreter_booking):
     return interpreter_booking.appointment
 
 
+def opened(member):
+    """The member as a browser has them after opening their link (`opened`: the link's id)."""
+    member.opened = member.links.order_by("pk").first().pk
+    return member
+
+
 @pytest.fixture
 def olga(interpreter_booking):
     """Olga, the interpreter, after agreeing to the consent text."""
-    return agree(interpreter_booking.extras[0][0])
+    return opened(agree(interpreter_booking.extras[0][0]))
 
 
 @pytest.fixture
 def dana(interpreter_booking):
-    return agree(interpreter_booking.citizen)
+    return opened(agree(interpreter_booking.citizen))
 
 
 class Call:
@@ -366,7 +372,7 @@ def test_a_signal_reaches_only_the_member_it_is_for_with_the_sender_the_server_k
 
 def test_a_signal_to_a_connection_of_another_room_goes_nowhere(call, book):
     other = book(name="Emil Sommer", email="emil@example.org")
-    emil = agree(other.citizen)
+    emil = opened(agree(other.citizen))
 
     async def scenario():
         await call.start()
@@ -702,5 +708,22 @@ def test_a_page_of_another_site_cannot_open_the_room_socket(
         connected, _ = await communicator.connect(TIMEOUT)
         assert connected is admitted
         await communicator.disconnect()
+
+    run(scenario)
+
+
+def test_correcting_an_address_takes_the_page_opened_with_the_old_link_out_of_the_room(
+    appointment, dana, counselor
+):
+    async def scenario():
+        wrong = socket(appointment, members=[dana])
+        await enter(wrong)
+        await database_sync_to_async(appointments.update_member)(
+            dana, by=counselor, email="dana.yilmaz@example.org"
+        )
+        assert (await next_of(wrong, "closed"))["reason"] == "replaced"
+        again = socket(appointment, members=[dana])
+        connected, code = await again.connect(TIMEOUT)
+        assert (connected, code) == (False, 4403)
 
     run(scenario)

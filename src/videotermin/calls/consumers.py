@@ -19,7 +19,7 @@ from videotermin.appointments import services as appointments
 from videotermin.appointments.models import Appointment, Member
 from videotermin.appointments.services import NotAllowed
 from videotermin.calls import ice, protocol, services
-from videotermin.calls.state import SESSION_KEY, appointment_entry, snapshot
+from videotermin.calls.state import appointment_entry, opened_members, snapshot
 from videotermin.lib.events import room_group
 from videotermin.lib.i18n import socket_language
 
@@ -69,12 +69,8 @@ def find_member(appointment_id: str, user, session) -> Member | None:
             return None
         joined = appointments.join_as_staff(appointment, user)
         return Member.objects.select_related("appointment__agency", "user").get(pk=joined.pk)
-    allowed = set(session.get(SESSION_KEY, [])) if session is not None else set()
-    return (
-        appointment.members.select_related("appointment__agency", "user")
-        .filter(public_id__in=allowed, user__isnull=True)
-        .first()
-    )
+    members = appointment.members.select_related("appointment__agency", "user")
+    return opened_members(members, session, working=True).first()
 
 
 class RoomConsumer(AsyncJsonWebsocketConsumer):

@@ -6,11 +6,41 @@ pass it on without reading the database: a change costs one event, not a query p
 
 from typing import Any
 
+from django.db.models import Q
+
 from videotermin.appointments.models import Appointment, Member
 from videotermin.lib.events import publish, room_group, send_to
 
+# Which members a browser session may act for: member public id -> the link it opened them with.
 SESSION_KEY = "videotermin.participants"
 Presence = Member.Presence
+
+
+def opened_links(session) -> dict[str, int]:
+    """The members this browser session opened a link of, and the link's id."""
+    opened = session.get(SESSION_KEY) if session is not None else None
+    # Sessions from before links were remembered name no link: they open the link again.
+    return dict(opened) if isinstance(opened, dict) else {}
+
+
+def opened_members(queryset, session, *, working: bool = False):
+    """The members of the queryset whose link this session opened; with `working`, only while
+    that link still works (not replaced by a corrected address, not ended by a removal)."""
+    condition = Q(pk__in=[])
+    for public_id, link_id in opened_links(session).items():
+        link = (
+            Q(links__pk=link_id, links__revoked_at__isnull=True)
+            if working
+            else Q(links__pk=link_id)
+        )
+        condition |= Q(public_id=public_id) & link
+    return queryset.filter(condition, user__isnull=True).distinct()
+
+
+def link_works(session, member: Member) -> bool:
+    """Whether the link this session opened the member with still works."""
+    link_id = opened_links(session).get(str(member.public_id))
+    return link_id is not None and member.links.filter(pk=link_id, revoked_at=None).exists()
 
 
 def member_entry(member: Member) -> dict[str, Any]:

@@ -16,6 +16,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from videotermin.appointments.models import Member
+from videotermin.calls.state import link_works
 from videotermin.checks import echo
 from videotermin.checks.limits import WINDOW_SECONDS, take_probe
 from videotermin.journey.access import find_participant
@@ -45,6 +46,8 @@ def _checking_participant(request: HttpRequest, participant_id) -> Member | None
         return None
     appointment = participant.appointment
     if participant.removed_at or appointment.cancelled_at or not appointment.links_valid():
+        return None
+    if not link_works(request.session, participant):
         return None
     return participant
 

@@ -24,11 +24,12 @@ from videotermin.appointments.services import (
     NotAllowed,
     can_enter,
     check_member_access,
-    resolve_link,
+    open_link,
 )
 from videotermin.calls import ice
 from videotermin.calls import services as calls
 from videotermin.calls.protocol import Check
+from videotermin.calls.state import link_works
 from videotermin.consent import services as consent
 from videotermin.journey.access import activate_language, find_participant, remember
 
@@ -60,12 +61,13 @@ def _open_link(request: HttpRequest, token: str) -> HttpResponse:
     try:
         if len(token) > MAX_TOKEN_LENGTH:
             raise LinkError(LinkError.UNKNOWN)
-        participant = resolve_link(token)
+        link = open_link(token)
     except LinkError as error:
         if error.member is not None:
             activate_language(request, error.member.language)
         return link_error(request, error.reason, error.appointment)
-    remember(request, participant)
+    remember(request, link)
+    participant = link.member
     if participant.consented_at and participant.admitted_at and participant.appointment.is_running:
         # Back into the running call (J15): consent and device check hold for the consultation.
         return redirect("journey:room", participant=participant.public_id)
@@ -93,6 +95,8 @@ def participant_page(view: Callable) -> Callable:
         activate_language(request, found.language)
         try:
             check_member_access(found)
+            if not link_works(request.session, found):
+                raise LinkError(LinkError.REPLACED, found)
         except LinkError as error:
             return link_error(request, error.reason, error.appointment)
         return view(request, found, *args, **kwargs)
