@@ -150,3 +150,11 @@ def test_after_the_call_the_survey_offers_no_way_back(client, after_the_call):
     assert reverse("journey:room", args=[after_the_call.citizen.public_id]) not in (
         response.content.decode()
     )
+
+
+def test_answering_while_the_consultation_runs_thanks_and_keeps_the_way_back(client, olga_left):
+    response = client.post(survey_url(olga_left), {"easy_to_use": "yes"})
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert reverse("journey:room", args=[olga_left.public_id]) in page
+    assert "has ended" not in page

@@ -48,6 +48,9 @@ def start(request: HttpRequest, participant) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         SurveyResponse.objects.create(agency=agency, day=_today(agency), **form.cleaned_data)
         request.session[DONE_KEY] = [*done, str(found.public_id)]
+        if room_url:
+            # Still running: the thanks keep the way back (a reload asks nothing twice).
+            return render(request, "survey/thanks.html", {"agency": agency, "room_url": room_url})
         return redirect("survey:thanks")
     context = {"form": form, "agency": agency, "room_url": room_url}
     return render(request, "survey/start.html", context)
