@@ -180,7 +180,8 @@ def parse(text: str | None, max_bytes: int) -> Any:
     if _depth(raw) > MAX_DEPTH:
         raise ProtocolError("invalid")
     ref = raw.get("type") if isinstance(raw, dict) and isinstance(raw.get("type"), str) else None
-    if isinstance(raw, dict) and raw.get("v") not in (None, VERSION):
+    # 2.0 or true are not 2: the version is an integer, exactly.
+    if isinstance(raw, dict) and "v" in raw and (type(raw["v"]) is not int or raw["v"] != VERSION):
         raise ProtocolError("unsupported_version", ref)
     try:
         # Strict: "yes" is not a boolean and "1" is not a number (lax mode would coerce them).
