@@ -84,9 +84,13 @@ export function wirePeople({connection, room, words, say, ask}) {
         item.querySelector('.name').textContent = own ? fill(words.you, {name: m.name}) : m.name;
         item.querySelector('.role').textContent = roleName(m.role);
         item.querySelector('.presence').textContent = words[`presence-${m.presence}`] || m.presence;
-        // What only the staff see: the waiting list's facts (J9).
+        // What only the staff see: the waiting list's facts (J9); in the call, the identity.
         const facts = item.querySelector('.facts');
-        facts.hidden = !(staffView && external);
+        facts.hidden = !(staffView && external && m.presence === 'waiting');
+        const identityNote = item.querySelector('.identity-note');
+        identityNote.hidden = !(staffView && external && m.presence !== 'waiting');
+        identityNote.textContent = m.identityChecked ? words['identity-checked-note']
+            : words['identity-open-note'];
         if (staffView && external) {
             item.querySelector('.light').className = `light ${m.check || 'none'}`;
             item.querySelector('.check').textContent = words[`check-${m.check || 'none'}`] || '';
@@ -153,7 +157,8 @@ export function wirePeople({connection, room, words, say, ask}) {
         badge.hidden = !(room.isStaff && waiting);
         badge.querySelector('.count').textContent = String(waiting);
         badge.querySelector('.label').textContent = ` ${fill(words['waiting-count'], {count: String(waiting)})}`;
-        $('people-count').textContent = String(members.filter((m) => m.presence === 'in_call').length);
+        const inCall = members.filter((m) => m.presence === 'in_call').length;
+        $('people-count').textContent = room.inCall && inCall ? String(inCall) : '';
     }
 
     room.addEventListener('member', (event) => {
