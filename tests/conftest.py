@@ -20,6 +20,14 @@ def pytest_collection_modifyitems(config, items):
     items.sort(key=lambda item: item.get_closest_marker("browser") is not None)
 
 
+@pytest.fixture(autouse=True)
+def fresh_cache():
+    """Measurement allowances live in the cache; every test starts with none spent."""
+    from django.core.cache import cache
+
+    cache.clear()
+
+
 def make_staff(agency: Agency, location: Location, username: str, full_name: str):
     first, _, last = full_name.partition(" ")
     user = get_user_model().objects.create_user(

@@ -9,6 +9,7 @@ urlpatterns = [
     path("login/", views.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("appointments/new/", views.create, name="create"),
+    path("check/", views.own_check, name="check"),
     path("appointments/<uuid:public_id>/edit/", views.edit, name="edit"),
     path("appointments/<uuid:public_id>/cancel/", views.cancel, name="cancel"),
     path("appointments/<uuid:public_id>/resend/", views.resend, name="resend"),

@@ -361,3 +361,9 @@ def room(request: HttpRequest, public_id) -> HttpResponse:
             **ice.page_context(appointment.agency, ice.staff_member_id(request.user)),
         },
     )
+
+
+@staff_required
+def own_check(request: HttpRequest) -> HttpResponse:
+    """The staff member's own device check and test call (S4); nothing of it is stored."""
+    return render(request, "staff/check.html")
