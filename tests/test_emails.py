@@ -247,11 +247,12 @@ def test_a_removed_person_is_told_she_was_taken_off_and_the_calendar_entry_goes(
         services.remove_member(olga, by=counselor)
     [message] = mail.outbox
     assert message.to == ["olga@example.org"]
-    assert message.subject.startswith("Cancelled: your video appointment on ")
+    assert message.subject.startswith("No longer invited: the video appointment on ")
     for part in (message.body, html_of(message)):
         text = " ".join(part.split())
         assert "Agentur für Arbeit Musterstadt has taken you off the following video" in text
-        assert "has cancelled" not in text
+        assert "has cancelled" not in text and "new appointment" not in text
+        assert "If you think this is a mistake" in text
         assert "/j/" not in part
     ics = calendar_of(message)
     assert "METHOD:CANCEL" in ics and "STATUS:CANCELLED" in ics

@@ -124,7 +124,7 @@ def test_with_german_active_the_key_terms_are_german():
         assert gettext("Video appointment") == "Videotermin"
         assert gettext("Consent") == "Einwilligung"
         assert gettext("Device check") == "Geräteprüfung"
-        assert gettext("Waiting room") == "Warteraum"
+        assert gettext("in the waiting room") == "im Warteraum"
         assert gettext("Enter the consultation room") == "Beratungsraum betreten"
         assert gettext("Admit") == "Einlassen"
         assert gettext("no-show") == "nicht erschienen"

@@ -126,7 +126,7 @@ def test_alice_dana_and_olga_book_join_and_hear_each_other_until_the_survey(
     ]
     assert tile_labels(alice) == ["Dana Yilmaz citizen", "Olga Kowalenko interpreter"]
 
-    person(alice, dana).get_by_role("button", name="Identity checked").click()
+    person(alice, dana).get_by_role("button", name="Confirm identity").click()
     wait_until(lambda: member_row(dana).identity_checked_at, message="Dana's identity check")
     assert member_row(olga).identity_checked_at is None
 

@@ -25,8 +25,10 @@ def personal_link(token: str) -> str:
     return settings.SITE_URL + reverse("journey:link", args=[token])
 
 
-def subject(kind: Kind, appointment: Appointment, local_start) -> str:
+def subject(kind: Kind, appointment: Appointment, local_start, removed: bool = False) -> str:
     when = formats.date_format(local_start, "DATETIME_FORMAT")
+    if kind is Kind.CANCELLATION and removed:
+        return _("No longer invited: the video appointment on %(when)s") % {"when": when}
     if kind is Kind.CANCELLATION:
         return _("Cancelled: your video appointment on %(when)s") % {"when": when}
     if kind is Kind.UPDATE:
@@ -81,7 +83,7 @@ def send(member: Member, kind: Kind, *, token: str | None) -> None:
         text = render_to_string(f"appointments/email/{kind.value}.txt", context)
         html = render_to_string(f"appointments/email/{kind.value}.html", context)
         message = EmailMultiAlternatives(
-            subject=subject(kind, appointment, local_start),
+            subject=subject(kind, appointment, local_start, removed=member.removed_at is not None),
             body=text,
             from_email=settings.DEFAULT_FROM_EMAIL,
             to=[member.email],

@@ -164,7 +164,7 @@ def set_permissions(member: Member, *, by: Member, **allowed: bool) -> Member:
     member = locked_member(member)
     appointment = _require_host(member, by)
     if member.is_staff:
-        raise NotAllowed(_("Staff may always share, send and chat."))
+        raise NotAllowed(_("Staff may always share their screen, send documents and chat."))
     changed: dict[str, bool] = {}
     for name, value in allowed.items():
         if name not in PERMISSIONS:

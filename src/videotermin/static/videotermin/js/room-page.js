@@ -52,10 +52,11 @@ function showError(message) {
  * @param {string} question @param {string} [yes] the label of the button that agrees
  * @returns {Promise<boolean>}
  */
-function ask(question, yes = words.yes) {
+function ask(question, yes = words.yes, no = words.no) {
     const dialog = $('ask');
     $('ask-text').textContent = question;
     $('ask-yes').textContent = yes;
+    $('ask-no').textContent = no;
     dialog.returnValue = '';
     dialog.showModal();
     return new Promise((resolve) => {
@@ -154,7 +155,7 @@ function loadChat() {
                 const badge = $('chat-unread');
                 badge.hidden = count === 0;
                 badge.querySelector('.count').textContent = String(count);
-                badge.querySelector('.label').textContent = ` ${count}`;
+                badge.querySelector('.label').textContent = ` ${words.unread.replace('{count}', String(count))}`;
                 if (announcement) $('chat-announce').textContent = announcement;
             },
         });
@@ -203,7 +204,7 @@ document.addEventListener('fullscreenchange', () => {
 
 $('hangup').addEventListener('click', async () => {
     const question = room.isStaff ? words['confirm-leave-staff'] : words['confirm-leave'];
-    if (await ask(question, words['yes-leave'])) connection.send('leave');
+    if (await ask(question, words['yes-leave'], words['no-stay'])) connection.send('leave');
 });
 const endButton = $('end');
 if (endButton) {
