@@ -1,5 +1,5 @@
 """Personas shared by every test: an agency with its counselor and a colleague, another agency
-with its own counselor, and a citizen's appointment."""
+with its own counselor, a citizen's appointment and an interpreter."""
 
 from datetime import timedelta
 from uuid import uuid4
@@ -26,6 +26,14 @@ def pytest_collection_modifyitems(config, items):
             "firefox" in getattr(item, "fixturenames", ()),
         )
     )
+
+
+@pytest.fixture(autouse=True)
+def fresh_cache():
+    """Measurement allowances live in the cache; every test starts with none spent."""
+    from django.core.cache import cache
+
+    cache.clear()
 
 
 def make_staff(agency: Agency, location: Location, username: str, full_name: str):
@@ -90,19 +98,34 @@ def book(counselor, location):
         name: str = "Dana Yilmaz",
         email: str = "dana@example.org",
         language: str = "de",
-        **extra,
+        customer_number: str = "",
+        extras=(),
+        by=None,
+        **options,
     ) -> appointments.Booking:
         return appointments.create_appointment(
-            counselor=counselor,
+            by=by or counselor,
             location=location,
             starts_at=starts_at or timezone.now() + starts_in,
-            citizen_name=name,
-            citizen_email=email,
-            language=language,
-            **extra,
+            citizen=appointments.Invitee(
+                name=name, email=email, language=language, customer_number=customer_number
+            ),
+            extras=extras,
+            **options,
         )
 
     return make
+
+
+def interpreter_invitee(**changes) -> appointments.Invitee:
+    """Olga, the interpreter Alice invites for Dana."""
+    values = {
+        "name": "Olga Kowalenko",
+        "email": "olga@example.org",
+        "role": "interpreter",
+        "language": "en",
+    }
+    return appointments.Invitee(**{**values, **changes})
 
 
 @pytest.fixture
@@ -124,9 +147,27 @@ def citizen(booking):
 @pytest.fixture
 def consenting_citizen(citizen, agency):
     """Dana, after agreeing to the consent text."""
-    consent.decide(citizen, consent.current_text(agency, "de"), accepted=True)
-    citizen.refresh_from_db()
-    return citizen
+    return agree(citizen)
+
+
+def agree(member):
+    """The member agrees to the consent text in their language."""
+    text = consent.current_text(member.appointment.agency, member.language)
+    consent.decide(member, text, accepted=True)
+    member.refresh_from_db()
+    return member
+
+
+@pytest.fixture
+def interpreter_booking(book):
+    """Dana's appointment with Olga as her interpreter, both invited, starting in two minutes."""
+    return book(extras=[interpreter_invitee()])
+
+
+@pytest.fixture
+def host(appointment, counselor):
+    """Alice as the host member of Dana's appointment."""
+    return appointment.members.get(user=counselor)
 
 
 @pytest.fixture(scope="session")

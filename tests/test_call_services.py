@@ -1,110 +1,308 @@
-"""Waiting room, admission, identity check and the end of a consultation."""
+"""The room's rules: presence, admission, identity, permissions, leaving, the end, the host."""
 
 from datetime import timedelta
 
 import pytest
 from django.utils import timezone
+from tests.conftest import agree
 
-from videotermin.appointments.models import Participant, Status
+from videotermin.appointments import services as appointments
+from videotermin.appointments.models import Member, Status
 from videotermin.appointments.services import NotAllowed
 from videotermin.audit.models import AuditEntry
 from videotermin.calls import services
 
+Presence = Member.Presence
 CHROME_ON_ANDROID = (
     "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) "
     "Chrome/131.0.0.0 Mobile Safari/537.36"
 )
 
 
+def connect(member, session="a" * 16):
+    return services.connect(member, session=session, channel=f"channel-{session}")
+
+
+def fresh(member) -> Member:
+    return Member.objects.get(pk=member.pk)
+
+
+@pytest.fixture
+def olga(interpreter_booking):
+    """Olga, the interpreter, after agreeing to the consent text."""
+    return agree(interpreter_booking.extras[0][0])
+
+
+@pytest.fixture
+def dana(interpreter_booking):
+    return agree(interpreter_booking.citizen)
+
+
+@pytest.fixture
+def alice(interpreter_booking, counselor):
+    """Alice as the host of the consultation with Dana and Olga, connected."""
+    host = interpreter_booking.appointment.members.get(user=counselor)
+    return connect(host, "0" * 16)
+
+
+@pytest.fixture
+def bob(interpreter_booking, colleague):
+    """Bob, a colleague of the same agency, who opened the room."""
+    member = appointments.join_as_staff(interpreter_booking.appointment, colleague)
+    return connect(member, "b" * 16)
+
+
+def admitted(member, host, session="c" * 16):
+    connect(member, session)
+    return services.admit(member, by=host)
+
+
 def test_a_citizen_without_consent_cannot_enter(citizen):
     with pytest.raises(NotAllowed):
-        services.arrive(citizen)
+        connect(citizen)
 
 
 def test_a_citizen_cannot_enter_before_the_room_opens(consenting_citizen, appointment):
     appointment.starts_at = timezone.now() + timedelta(hours=1)
     appointment.save()
     with pytest.raises(NotAllowed):
-        services.arrive(consenting_citizen)
+        connect(consenting_citizen)
 
 
-def test_arriving_puts_the_citizen_in_the_waiting_room_with_browser_and_os(
+def test_connecting_puts_the_citizen_in_the_waiting_room_with_browser_and_os(
     consenting_citizen, appointment
 ):
-    services.arrive(consenting_citizen, user_agent=CHROME_ON_ANDROID)
-    consenting_citizen.refresh_from_db()
-    assert consenting_citizen.presence == Participant.Presence.WAITING
-    assert consenting_citizen.browser.startswith("Chrome")
-    assert consenting_citizen.operating_system.startswith("Android")
+    services.connect(
+        consenting_citizen, session="a" * 16, channel="c", user_agent=CHROME_ON_ANDROID
+    )
+    citizen = fresh(consenting_citizen)
+    assert citizen.presence == Presence.WAITING
+    assert citizen.browser.startswith("Chrome")
+    assert citizen.operating_system.startswith("Android")
     assert appointment.status() == Status.WAITING
 
 
+def test_staff_are_in_the_call_as_soon_as_they_connect(alice, bob):
+    assert (alice.presence, bob.presence) == (Presence.IN_CALL, Presence.IN_CALL)
+    assert (alice.role, bob.role) == (Member.Role.HOST, Member.Role.COLLEAGUE)
+
+
 def test_a_reload_keeps_the_place_in_the_waiting_room(consenting_citizen):
-    services.arrive(consenting_citizen)
-    first = Participant.objects.get(pk=consenting_citizen.pk).waiting_since
-    services.depart(consenting_citizen)
-    services.arrive(consenting_citizen)
-    assert Participant.objects.get(pk=consenting_citizen.pk).waiting_since == first
+    connect(consenting_citizen, "a" * 16)
+    first = fresh(consenting_citizen).waiting_since
+    services.disconnect(consenting_citizen, session="a" * 16)
+    assert fresh(consenting_citizen).presence == Presence.AWAY
+    connect(consenting_citizen, "d" * 16)
+    assert fresh(consenting_citizen).waiting_since == first
 
 
-def test_the_counselor_admits_and_the_call_starts(consenting_citizen, counselor, appointment):
-    services.arrive(consenting_citizen)
-    services.admit(consenting_citizen, by=counselor)
+def test_an_old_connection_going_away_leaves_the_new_one_alone(consenting_citizen):
+    connect(consenting_citizen, "a" * 16)
+    connect(consenting_citizen, "d" * 16)
+    services.disconnect(consenting_citizen, session="a" * 16)
+    citizen = fresh(consenting_citizen)
+    assert (citizen.presence, citizen.session) == (Presence.WAITING, "d" * 16)
+
+
+def test_the_host_admits_each_person_and_the_call_starts_with_the_first(alice, dana, olga):
+    admitted(dana, alice)
+    appointment = alice.appointment
     appointment.refresh_from_db()
     assert appointment.call_started_at is not None
     assert appointment.status() == Status.IN_CALL
-    assert AuditEntry.objects.filter(action="videotermin.participant.admitted").exists()
+    assert fresh(olga).admitted_at is None, "admitting Dana lets nobody else in"
+    admitted(olga, alice, "e" * 16)
+    assert fresh(olga).presence == Presence.IN_CALL
+    entries = AuditEntry.objects.filter(action="videotermin.member.admitted")
+    assert {e.data["member"] for e in entries} == {dana.audit_ref, olga.audit_ref}
+    assert all(e.actor_ref == alice.audit_ref for e in entries)
 
 
-def test_a_counselor_of_another_agency_cannot_admit(consenting_citizen, outsider):
-    services.arrive(consenting_citizen)
+def test_a_colleague_cannot_admit(bob, dana):
+    connect(dana)
+    with pytest.raises(NotAllowed):
+        services.admit(dana, by=bob)
+
+
+def test_a_counselor_of_another_agency_cannot_join_or_admit(
+    appointment, outsider, consenting_citizen
+):
+    with pytest.raises(NotAllowed):
+        appointments.join_as_staff(appointment, outsider)
+    connect(consenting_citizen)
     with pytest.raises(NotAllowed):
         services.admit(consenting_citizen, by=outsider)
 
 
-def test_nobody_is_admitted_who_is_not_waiting(consenting_citizen, counselor):
+def test_nobody_is_admitted_who_is_not_waiting(alice, dana):
     with pytest.raises(NotAllowed):
-        services.admit(consenting_citizen, by=counselor)
+        services.admit(dana, by=alice)
 
 
-def test_the_identity_check_is_recorded_with_who_and_when(appointment, counselor):
-    services.confirm_identity(appointment, by=counselor)
+def test_the_identity_check_is_recorded_per_person_with_who_and_when(alice, dana, olga, counselor):
+    admitted(dana, alice)
+    services.confirm_identity(dana, by=alice)
+    checked = fresh(dana)
+    assert checked.identity_checked_by == counselor
+    assert checked.identity_checked_at is not None
+    assert fresh(olga).identity_checked_at is None
+
+
+def test_a_reconnecting_admitted_person_is_back_in_the_call_without_a_new_admission(alice, dana):
+    admitted(dana, alice)
+    services.disconnect(dana, session="c" * 16)
+    connect(dana, "f" * 16)
+    assert fresh(dana).presence == Presence.IN_CALL
+
+
+def test_the_host_allows_and_revokes_per_person_and_a_revoked_share_stops(alice, dana, olga):
+    admitted(dana, alice)
+    admitted(olga, alice, "e" * 16)
+    services.set_permissions(dana, by=alice, share_screen=True)
+    services.update_status(dana, screen=True)
+    services.set_permissions(olga, by=alice, send_documents=False, chat=False)
+    assert (fresh(dana).may_share_screen, fresh(dana).screen_on) == (True, True)
+    assert not fresh(olga).may("send_documents") and not fresh(olga).may("chat")
+    assert fresh(olga).may("share_screen") is False, "an interpreter may speak, not share"
+
+    services.set_permissions(dana, by=alice, share_screen=False)
+
+    assert (fresh(dana).may_share_screen, fresh(dana).screen_on) == (False, False)
+    revoked = AuditEntry.objects.filter(action="videotermin.member.permissions_changed")
+    assert revoked.count() == 3
+
+
+def test_only_the_host_changes_permissions(bob, dana, alice):
+    admitted(dana, alice)
+    with pytest.raises(NotAllowed):
+        services.set_permissions(dana, by=bob, share_screen=True)
+    with pytest.raises(NotAllowed):
+        services.set_permissions(dana, by=dana, share_screen=True)
+
+
+def test_sharing_a_screen_needs_the_permission(alice, dana):
+    admitted(dana, alice)
+    with pytest.raises(NotAllowed):
+        services.update_status(dana, screen=True)
+    services.update_status(alice, screen=True)
+    assert fresh(alice).screen_on is True, "staff may always share"
+
+
+def test_leaving_does_not_end_the_consultation_and_the_way_back_stays_open(alice, dana, olga):
+    admitted(dana, alice)
+    admitted(olga, alice, "e" * 16)
+    services.leave(dana)
+    appointment = alice.appointment
     appointment.refresh_from_db()
-    assert appointment.identity_checked_by == counselor
-    assert appointment.identity_checked_at is not None
+    assert appointment.call_ended_at is None
+    assert fresh(dana).presence == Presence.LEFT
+    assert appointment.links_valid()
+    connect(dana, "f" * 16)
+    assert fresh(dana).presence == Presence.IN_CALL
 
 
-def test_a_reconnecting_admitted_citizen_is_back_in_the_call(consenting_citizen, counselor):
-    services.arrive(consenting_citizen)
-    services.admit(consenting_citizen, by=counselor)
-    services.depart(consenting_citizen)
-    services.arrive(consenting_citizen)
-    consenting_citizen.refresh_from_db()
-    assert consenting_citizen.presence == Participant.Presence.IN_CALL
-
-
-def test_the_counselor_ends_the_call_for_everybody(consenting_citizen, counselor, appointment):
-    services.arrive(consenting_citizen)
-    services.admit(consenting_citizen, by=counselor)
-    services.end_call(appointment, by=counselor)
+def test_when_the_host_hangs_up_the_others_stay(alice, dana):
+    admitted(dana, alice)
+    services.leave(alice)
+    appointment = alice.appointment
     appointment.refresh_from_db()
-    consenting_citizen.refresh_from_db()
+    assert appointment.call_ended_at is None
+    assert fresh(dana).presence == Presence.IN_CALL
+
+
+def test_only_the_host_ends_the_consultation_for_everybody(alice, bob, dana):
+    admitted(dana, alice)
+    for somebody in (bob, dana):
+        with pytest.raises(NotAllowed):
+            services.end_call(alice.appointment, by=somebody)
+    services.end_call(alice.appointment, by=alice)
+    appointment = alice.appointment
+    appointment.refresh_from_db()
     assert appointment.status() == Status.DONE
-    assert consenting_citizen.presence == Participant.Presence.LEFT
+    assert {fresh(m).presence for m in (alice, bob, dana)} == {Presence.LEFT}
 
 
-def test_when_the_citizen_hangs_up_the_consultation_ends(
-    consenting_citizen, counselor, appointment
-):
-    services.arrive(consenting_citizen)
-    services.admit(consenting_citizen, by=counselor)
-    services.leave(consenting_citizen)
+def test_after_its_planned_end_a_consultation_nobody_is_in_any_more_is_over(alice, dana):
+    admitted(dana, alice)
+    appointment = alice.appointment
+    appointment.refresh_from_db()
+    appointment.starts_at = timezone.now() - timedelta(minutes=45)
+    appointment.save()
+    services.disconnect(dana, session="c" * 16)
+    appointment.refresh_from_db()
+    assert appointment.call_ended_at is None, "the host is still connected"
+    services.disconnect(alice, session="0" * 16)
     appointment.refresh_from_db()
     assert appointment.call_ended_at is not None
+
+
+def test_the_host_hands_over_to_a_colleague_and_it_is_recorded(alice, bob, colleague):
+    appointments.hand_over(alice.appointment, to=bob, by=alice)
+    assert (fresh(alice).role, fresh(bob).role) == (Member.Role.COLLEAGUE, Member.Role.HOST)
+    appointment = alice.appointment
+    appointment.refresh_from_db()
+    assert appointment.counselor == colleague
+    entry = AuditEntry.objects.get(action="videotermin.appointment.host_handed_over")
+    assert entry.data == {"previous": alice.audit_ref, "host": bob.audit_ref}
+
+
+def test_a_colleague_takes_over_only_while_the_host_is_away(alice, bob):
+    with pytest.raises(NotAllowed):
+        appointments.hand_over(alice.appointment, to=bob, by=bob)
+    services.disconnect(alice, session="0" * 16)
+    appointments.hand_over(alice.appointment, to=bob, by=bob)
+    assert fresh(bob).role == Member.Role.HOST
+    with pytest.raises(NotAllowed):
+        services.admit(bob, by=alice)  # Alice is no longer the host
+
+
+def test_a_colleague_opening_the_room_joins_as_a_colleague_and_never_takes_over(
+    appointment, counselor, colleague
+):
+    bob = appointments.join_as_staff(appointment, colleague)
+    again = appointments.join_as_staff(appointment, colleague)
+    assert bob.pk == again.pk and bob.role == Member.Role.COLLEAGUE
+    appointment.refresh_from_db()
+    assert appointment.counselor == counselor
+    joined = AuditEntry.objects.get(action="videotermin.member.colleague_joined")
+    assert joined.data == {"member": bob.audit_ref}
+
+
+def test_a_seventh_person_cannot_join(book, colleague, agency, location):
+    from tests.conftest import interpreter_invitee, make_staff
+
+    booking = book(extras=[interpreter_invitee(email=f"olga{i}@example.org") for i in range(3)])
+    appointments.join_as_staff(booking.appointment, colleague)  # the sixth
+    carla = make_staff(agency, location, "carla", "Carla Neumann")
+    with pytest.raises(NotAllowed, match="at most 6"):
+        appointments.join_as_staff(booking.appointment, carla)
+
+
+def test_a_removed_person_cannot_come_back(alice, dana):
+    admitted(dana, alice)
+    appointments.remove_member(dana, by=alice)
+    removed = fresh(dana)
+    assert (removed.presence, removed.session, removed.removed_at is not None) == (
+        Presence.LEFT,
+        "",
+        True,
+    )
+    with pytest.raises(NotAllowed):
+        connect(dana, "f" * 16)
 
 
 def test_device_status_is_stored_only_after_consent(citizen):
     with pytest.raises(NotAllowed):
         services.update_status(citizen, camera=True, check={"result": "green"})
-    citizen.refresh_from_db()
-    assert citizen.check_result == ""
+    assert fresh(citizen).check_result == ""
+
+
+def test_every_change_raises_the_members_version(alice, dana):
+    versions = [fresh(dana).version]
+    connect(dana)
+    versions.append(fresh(dana).version)
+    services.admit(dana, by=alice)
+    versions.append(fresh(dana).version)
+    services.update_status(dana, camera=True)
+    versions.append(fresh(dana).version)
+    assert versions == sorted(set(versions)), versions

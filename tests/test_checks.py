@@ -17,6 +17,7 @@ from django.urls import reverse
 from django.utils.translation import override
 from tests.serverprocess import free_tcp_port
 
+from videotermin.appointments import services as appointments
 from videotermin.calls.services import update_status
 from videotermin.checks import echo
 from videotermin.checks.summary import network_summary
@@ -422,6 +423,56 @@ def test_the_network_endpoints_refuse_a_browser_that_never_opened_the_link(clien
         url("upload", citizen), b"x" * 4096, content_type="application/octet-stream"
     )
     assert upload.status_code == 403
+
+
+@pytest.fixture
+def olga(interpreter_booking):
+    """Olga's browser: she opened her own link and agreed, in English."""
+    member, token = interpreter_booking.extras[0]
+    browser = Client()
+    browser.get(reverse("journey:link", args=[token]))
+    consent.decide(member, consent.current_text(member.appointment.agency, "en"), accepted=True)
+    return member, browser
+
+
+def test_olga_measures_with_an_allowance_of_her_own(settings, olga, interpreter_booking):
+    settings.NETWORK_PROBE_LIMIT = 1
+    member, browser = olga
+    dana_browser = Client()
+    dana_browser.get(reverse("journey:link", args=[interpreter_booking.token]))
+    consent.decide(
+        interpreter_booking.citizen,
+        consent.current_text(member.appointment.agency, "de"),
+        accepted=True,
+    )
+    assert (
+        dana_browser.get(url("download", interpreter_booking.citizen, bytes=4096)).status_code
+        == 200
+    )
+    assert browser.get(url("download", member, bytes=4096)).status_code == 200
+    refused = browser.get(url("download", member, bytes=4096))
+    assert refused.status_code == 429
+    assert "Too many measurements" in refused.json()["error"]  # in her language, English
+
+
+def test_olgas_browser_cannot_measure_for_dana(olga, interpreter_booking):
+    _member, browser = olga
+    assert browser.get(url("ping", interpreter_booking.citizen)).status_code == 403
+
+
+def test_a_removed_participant_can_no_longer_measure(olga, counselor):
+    member, browser = olga
+    assert browser.get(url("ping", member)).status_code == 204
+    appointments.remove_member(member, by=counselor)
+    refused = browser.get(url("ping", member))
+    assert refused.status_code == 403
+    assert "personal link" in refused.json()["error"]
+    assert browser.get(url("download", member, bytes=4096)).status_code == 403
+
+
+def test_the_network_endpoints_close_when_the_appointment_is_cancelled(client, dana, counselor):
+    appointments.cancel_appointment(dana.appointment, by=counselor)
+    assert client.get(url("ping", dana)).status_code == 403
 
 
 def test_the_network_endpoints_refuse_charlie_of_another_agency(client, outsider, citizen):

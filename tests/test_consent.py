@@ -1,5 +1,7 @@
-"""Consent texts are versioned per agency and language; decisions are recorded."""
+"""Consent texts are versioned per agency and language; each person's decision is recorded."""
 
+from conftest import agree
+from videotermin.audit.models import AuditEntry
 from videotermin.consent import services
 from videotermin.consent.models import ConsentDecision, ConsentText
 
@@ -31,7 +33,7 @@ def test_an_unknown_language_falls_back_to_english(agency):
 def test_agreeing_records_version_and_time(citizen, agency):
     text = services.current_text(agency, "de")
     services.decide(citizen, text, accepted=True)
-    decision = ConsentDecision.objects.get(participant=citizen)
+    decision = ConsentDecision.objects.get(member=citizen)
     assert decision.accepted and decision.text.version == text.version
     citizen.refresh_from_db()
     assert citizen.consented_at is not None
@@ -51,3 +53,34 @@ def test_declining_deletes_stored_device_data(citizen, agency):
 def test_paragraphs_keep_bullet_lists_together(agency):
     blocks = services.paragraphs(services.current_text(agency, "de"))
     assert any(len(block.get("bullets", [])) == 5 for block in blocks)
+
+
+def test_olga_decides_for_herself_in_her_own_language(interpreter_booking, agency):
+    [(olga, _token)] = interpreter_booking.extras
+    dana = interpreter_booking.citizen
+    agree(olga)
+    decision = ConsentDecision.objects.get(member=olga)
+    assert decision.accepted and decision.text.language == "en"
+    dana.refresh_from_db()
+    assert dana.consented_at is None
+    assert not ConsentDecision.objects.filter(member=dana).exists()
+
+
+def test_declining_after_agreeing_keeps_both_decisions(citizen, agency):
+    text = services.current_text(agency, "de")
+    services.decide(citizen, text, accepted=True)
+    services.decide(citizen, text, accepted=False)
+    assert list(
+        ConsentDecision.objects.filter(member=citizen).order_by("pk").values_list("accepted")
+    ) == [(True,), (False,)]
+    citizen.refresh_from_db()
+    assert citizen.declined_at is not None and citizen.consented_at is None
+
+
+def test_a_decision_is_audited_by_the_members_pseudonym_with_version_and_language(citizen, agency):
+    agree(citizen)
+    entry = AuditEntry.objects.get(action="videotermin.consent.accepted")
+    assert entry.actor_ref == f"member:{citizen.public_id}"
+    assert entry.actor is None
+    assert entry.data == {"version": 1, "language": "de"}
+    assert entry.appointment_ref == str(citizen.appointment.public_id)

@@ -18,6 +18,7 @@ from django.contrib.auth.models import AnonymousUser
 from django.core.exceptions import ValidationError
 from django.urls import reverse
 
+from conftest import agree
 from videotermin.asgi import websocket_urlpatterns
 from videotermin.calls import ice
 from videotermin.calls.state import SESSION_KEY
@@ -74,13 +75,35 @@ def test_the_turn_username_holds_nothing_personal(turn, citizen, counselor):
         str(citizen.public_id),
         citizen.public_id.hex,
         citizen.name,
-        citizen.appointment.citizen_email,
+        citizen.email,
         counselor.get_username(),
         ice.staff_member_id(counselor),
     ):
         assert secret_of_the_person.lower() not in citizen_name.lower()
         assert secret_of_the_person.lower() not in counselor_name.lower()
     assert citizen_name.split(":")[1] != counselor_name.split(":")[1]
+
+
+def joined_as(member, server) -> str:
+    """The TURN username the member would get with the same expiry: the opaque id is theirs."""
+    expiry = server["username"].split(":")[0]
+    return f"{expiry}:{ice.opaque_id(str(member.public_id))}"
+
+
+def test_every_person_in_the_room_has_credentials_of_their_own(
+    turn, interpreter_booking, counselor, colleague
+):
+    [(olga, _token)] = interpreter_booking.extras
+    people = [
+        str(interpreter_booking.citizen.public_id),
+        str(olga.public_id),
+        ice.staff_member_id(counselor),
+        ice.staff_member_id(colleague),
+    ]
+    opaque = {ice.ice_servers(person)[0]["username"].split(":")[1] for person in people}
+    assert len(opaque) == len(people)
+    for name in (olga.name, olga.email, "Olga", "Kowalenko"):
+        assert all(name.lower() not in o for o in opaque)
 
 
 def test_stun_servers_come_first_and_without_credentials(turn):
@@ -141,6 +164,19 @@ def test_the_citizens_room_page_carries_her_credentials_and_the_relay_policy(
     assert 'data-ice-policy="relay"' in response.content.decode()
 
 
+def test_the_interpreters_room_page_carries_her_own_credentials(client, turn, interpreter_booking):
+    [(olga, token)] = interpreter_booking.extras
+    agree(olga)
+    client.get(f"/j/{token}/")
+
+    response = client.get(reverse("journey:room", args=[olga.public_id]))
+
+    assert response.status_code == 200
+    [server] = json.loads(response.context["ice_servers_json"])
+    assert server["username"] == joined_as(olga, server)
+    assert server["username"] != joined_as(interpreter_booking.citizen, server)
+
+
 def test_the_counselors_room_page_allows_direct_connections_unless_the_agency_relays(
     client, turn, counselor, appointment
 ):
@@ -194,32 +230,34 @@ def test_relay_only_cannot_be_chosen_without_a_turn_server(settings, agency):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_every_welcome_brings_fresh_ice_servers_and_the_policy(turn, agency, consenting_citizen):
+def test_every_joined_brings_fresh_ice_servers_and_the_policy(turn, agency, consenting_citizen):
     agency.relay_only = True
     agency.save()
     appointment = consenting_citizen.appointment
+    link = consenting_citizen.links.get().pk
 
     async def scenario():
         communicator = WebsocketCommunicator(
             URLRouter(websocket_urlpatterns), f"/ws/room/{appointment.public_id}/"
         )
         communicator.scope["user"] = AnonymousUser()
-        communicator.scope["session"] = {SESSION_KEY: [str(consenting_citizen.public_id)]}
+        communicator.scope["session"] = {SESSION_KEY: {str(consenting_citizen.public_id): link}}
         connected, _ = await communicator.connect(2)
         assert connected
-        welcome = await communicator.receive_json_from(2)
+        joined = await communicator.receive_json_from(2)
         await communicator.disconnect()
-        return welcome
+        return joined
 
     before = int(time.time())
-    welcome = async_to_sync(scenario)()
+    joined = async_to_sync(scenario)()
 
-    assert welcome["type"] == "welcome"
-    assert welcome["ice"]["policy"] == "relay"
-    [server] = welcome["ice"]["servers"]
+    assert joined["type"] == "joined"
+    assert joined["ice"]["policy"] == "relay"
+    [server] = joined["ice"]["servers"]
     assert int(server["username"].split(":")[0]) >= before + 3600
     assert server["credential"] == coturn_password(SECRET, server["username"])
-    assert welcome["ice"]["ttl"] == 3600
+    assert server["username"] == joined_as(consenting_citizen, server)
+    assert joined["ice"]["ttl"] == 3600
 
 
 @pytest.mark.django_db(transaction=True)
@@ -228,28 +266,29 @@ def test_a_page_that_asks_in_time_gets_credentials_valid_from_now(
 ):
     settings.TURN_TTL_SECONDS = 600
     appointment = consenting_citizen.appointment
+    link = consenting_citizen.links.get().pk
 
     async def scenario():
         communicator = WebsocketCommunicator(
             URLRouter(websocket_urlpatterns), f"/ws/room/{appointment.public_id}/"
         )
         communicator.scope["user"] = AnonymousUser()
-        communicator.scope["session"] = {SESSION_KEY: [str(consenting_citizen.public_id)]}
+        communicator.scope["session"] = {SESSION_KEY: {str(consenting_citizen.public_id): link}}
         await communicator.connect(2)
-        welcome = await communicator.receive_json_from(2)
-        while (await communicator.receive_json_from(2))["type"] != "room":
-            pass
+        joined = await communicator.receive_json_from(2)
+        assert joined["type"] == "joined"
         await asyncio.sleep(1.1)  # the expiry counts in whole seconds
-        await communicator.send_json_to({"v": 1, "type": "ice_refresh"})
+        await communicator.send_json_to({"v": 2, "type": "ice_refresh"})
         answer = await communicator.receive_json_from(2)
+        while answer["type"] != "ice":  # room updates may come in between
+            answer = await communicator.receive_json_from(2)
         await communicator.disconnect()
-        return welcome, answer
+        return joined, answer
 
-    welcome, answer = async_to_sync(scenario)()
+    joined, answer = async_to_sync(scenario)()
 
-    assert answer["type"] == "ice"
     assert answer["ice"]["policy"] == "all" and answer["ice"]["ttl"] == 600
-    [old], [new] = welcome["ice"]["servers"], answer["ice"]["servers"]
+    [old], [new] = joined["ice"]["servers"], answer["ice"]["servers"]
     assert int(new["username"].split(":")[0]) > int(old["username"].split(":")[0])
     assert new["credential"] == coturn_password(SECRET, new["username"])
 

@@ -1,10 +1,14 @@
-"""The anonymous survey after the consultation (J13)."""
+"""The anonymous survey after the consultation (J13), and the way back for whoever left a
+consultation that goes on (J12)."""
 
 import pytest
 from django.urls import reverse
 from django.utils import timezone
 
+from conftest import agree
+from videotermin.appointments import services as appointments
 from videotermin.appointments.models import Appointment
+from videotermin.calls import services as calls
 from videotermin.survey.models import SurveyResponse
 
 
@@ -79,3 +83,78 @@ def test_a_stranger_cannot_answer(client, booking):
 
 def test_the_thanks_page_needs_nothing(client, db):
     assert client.get(reverse("survey:thanks")).status_code == 200
+
+
+# Left while the consultation goes on
+
+
+@pytest.fixture
+def olga_left(client, interpreter_booking):
+    """Olga was let in, then hung up; Alice and Dana go on."""
+    olga, token = interpreter_booking.extras[0]
+    client.get(reverse("journey:link", args=[token]))
+    agree(olga)
+    host = interpreter_booking.appointment.members.get(role="host")
+    calls.connect(host, session="a" * 16, channel="alice")
+    calls.connect(olga, session="b" * 16, channel="olga")
+    calls.admit(olga, by=host)
+    calls.leave(olga)
+    olga.refresh_from_db()
+    return olga
+
+
+def test_the_survey_offers_the_way_back_while_the_consultation_runs(client, olga_left):
+    response = client.get(survey_url(olga_left))
+    assert response.status_code == 200
+    page = response.content.decode()
+    room = reverse("journey:room", args=[olga_left.public_id])
+    assert f'href="{room}"' in page
+    assert "Back to the consultation" in page  # in Olga's language, English
+    assert "You have left the consultation" in page
+    assert "The consultation has ended" not in page
+
+
+def test_the_way_back_leads_into_the_room(client, olga_left):
+    response = client.get(reverse("journey:room", args=[olga_left.public_id]))
+    assert response.status_code == 200
+
+
+def test_the_thanks_after_answering_still_offers_the_way_back(client, olga_left):
+    client.post(survey_url(olga_left), {"easy_to_use": "yes"})
+    page = client.get(survey_url(olga_left)).content.decode()
+    assert "already answered" in page
+    assert reverse("journey:room", args=[olga_left.public_id]) in page
+
+
+def test_there_is_no_way_back_once_the_consultation_has_ended(client, olga_left):
+    host = olga_left.appointment.members.get(role="host")
+    calls.end_call(olga_left.appointment, by=host)
+    response = client.get(survey_url(olga_left))
+    page = response.content.decode()
+    assert response.context["room_url"] is None
+    assert reverse("journey:room", args=[olga_left.public_id]) not in page
+    assert "The consultation has ended" in page
+
+
+def test_there_is_no_way_back_for_someone_removed(client, olga_left, counselor):
+    appointments.remove_member(olga_left, by=counselor)
+    response = client.get(survey_url(olga_left))
+    assert response.status_code == 200
+    assert response.context["room_url"] is None
+    assert reverse("journey:room", args=[olga_left.public_id]) not in response.content.decode()
+
+
+def test_after_the_call_the_survey_offers_no_way_back(client, after_the_call):
+    response = client.get(survey_url(after_the_call.citizen))
+    assert response.context["room_url"] is None
+    assert reverse("journey:room", args=[after_the_call.citizen.public_id]) not in (
+        response.content.decode()
+    )
+
+
+def test_answering_while_the_consultation_runs_thanks_and_keeps_the_way_back(client, olga_left):
+    response = client.post(survey_url(olga_left), {"easy_to_use": "yes"})
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert reverse("journey:room", args=[olga_left.public_id]) in page
+    assert "has ended" not in page

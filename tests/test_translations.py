@@ -124,7 +124,7 @@ def test_with_german_active_the_key_terms_are_german():
         assert gettext("Video appointment") == "Videotermin"
         assert gettext("Consent") == "Einwilligung"
         assert gettext("Device check") == "Geräteprüfung"
-        assert gettext("Waiting room") == "Warteraum"
+        assert gettext("in the waiting room") == "im Warteraum"
         assert gettext("Enter the consultation room") == "Beratungsraum betreten"
         assert gettext("Admit") == "Einlassen"
         assert gettext("no-show") == "nicht erschienen"
@@ -159,7 +159,7 @@ def html_of(message) -> str:
 
 
 def test_the_invitation_of_a_german_appointment_is_german(booking):
-    emails.send(booking.appointment, emails.Kind.INVITATION, token=booking.token)
+    emails.send(booking.citizen, emails.Kind.INVITATION, token=booking.token)
     [message] = mail.outbox
     assert message.subject.startswith("Ihr Videotermin am ")
     for part in (message.body, html_of(message)):
@@ -179,7 +179,7 @@ def test_the_invitation_of_an_english_appointment_is_english(book):
     english = book(
         starts_in=timedelta(days=2), name="Emil Novak", language="en", send_invitation=False
     )
-    emails.send(english.appointment, emails.Kind.INVITATION, token=english.token)
+    emails.send(english.citizen, emails.Kind.INVITATION, token=english.token)
     [message] = mail.outbox
     assert message.subject.startswith("Your video appointment on ")
     for part in (message.body, html_of(message)):
@@ -192,10 +192,26 @@ def test_the_invitation_of_an_english_appointment_is_english(book):
 
 def test_the_cancellation_of_a_german_appointment_is_german(booking, counselor):
     appointments.cancel_appointment(booking.appointment, by=counselor)
-    emails.send(booking.appointment, emails.Kind.CANCELLATION, token=None)
+    emails.send(booking.citizen, emails.Kind.CANCELLATION, token=None)
     message = mail.outbox[-1]
     assert message.subject.startswith("Abgesagt: Ihr Videotermin am ")
     assert "hat den folgenden Videotermin abgesagt" in message.body
+
+
+def test_each_person_invited_reads_the_invitation_in_their_own_language(interpreter_booking):
+    [(olga, olgas_token)] = interpreter_booking.extras
+    emails.send(
+        interpreter_booking.citizen, emails.Kind.INVITATION, token=interpreter_booking.token
+    )
+    emails.send(olga, emails.Kind.INVITATION, token=olgas_token)
+    for_dana, for_olga = mail.outbox
+    assert for_dana.subject.startswith("Ihr Videotermin am ")
+    assert "Guten Tag Dana Yilmaz," in for_dana.body
+    assert for_olga.subject.startswith("Your video appointment on ")
+    assert "Dear Olga Kowalenko," in for_olga.body
+    assert "Guten Tag" not in for_olga.body
+    # The German e-mail was rendered first: the English one has no German left over.
+    assert "Freundliche Grüße" not in for_olga.body and "Kind regards" in for_olga.body
 
 
 # Pages
@@ -253,9 +269,25 @@ def test_the_waiting_room_of_a_german_appointment_is_german(client, booking):
     page = client.get(reverse("journey:room", args=[booking.citizen.public_id]))
     html = page.content.decode()
     assert page.status_code == 200
-    assert "Ihre Ansprechpartnerin oder Ihr Ansprechpartner lässt Sie herein" in html
-    assert "Bitte bleiben Sie auf dieser Seite." in html
-    assert "Auflegen" in html
+    assert '<html lang="de"' in html
+    assert "<title>Beratungsraum" in html
+    assert "Kamera und Mikrofon erneut testen" in html
+    assert 'aria-label="Gesprächssteuerung"' in html
+    assert "Stummschalten" in html and "Kamera aus" in html
+    assert "Mute" not in html and "Camera off" not in html
+
+
+def test_the_waiting_room_of_an_english_participant_is_english(client, interpreter_booking):
+    [(olga, olgas_token)] = interpreter_booking.extras
+    client.get(reverse("journey:link", args=[olgas_token]), HTTP_ACCEPT_LANGUAGE="de")
+    text = consent.current_text(interpreter_booking.appointment.agency, "en")
+    client.post(
+        reverse("journey:consent", args=[olga.public_id]), {"text": text.pk, "decision": "accept"}
+    )
+    html = client.get(reverse("journey:room", args=[olga.public_id])).content.decode()
+    assert '<html lang="en"' in html
+    assert "You will be let in shortly" in html
+    assert "Mute" in html and "Stummschalten" not in html
 
 
 def test_the_staff_day_view_is_german_by_default(client, counselor, appointment):

@@ -36,18 +36,23 @@ CHROMIUM_ARGS = [
     "--autoplay-policy=no-user-gesture-required",
 ]
 
-# Inbound media of every peer connection the page keeps in window.videoterminPeers.
+# Inbound media of every peer connection the page keeps in window.videoterminPeers: the sums,
+# and per peer (by the remote session), so that a test can prove media on every pair.
 STATS_SCRIPT = """async () => {
-    const result = {framesDecoded: 0, packetsReceived: 0, peers: 0};
-    const peers = window.videoterminPeers ? [...window.videoterminPeers.values()] : [];
-    for (const peer of peers) {
+    const result = {framesDecoded: 0, packetsReceived: 0, peers: 0, bySession: {}};
+    const peers = window.videoterminPeers ? [...window.videoterminPeers.entries()] : [];
+    for (const [session, peer] of peers) {
         result.peers += 1;
+        const own = {framesDecoded: 0, packetsReceived: 0, member: peer.member};
         const stats = await peer.pc.getStats();
         stats.forEach((report) => {
             if (report.type !== 'inbound-rtp') return;
-            if (report.kind === 'video') result.framesDecoded += report.framesDecoded || 0;
-            if (report.kind === 'audio') result.packetsReceived += report.packetsReceived || 0;
+            if (report.kind === 'video') own.framesDecoded += report.framesDecoded || 0;
+            if (report.kind === 'audio') own.packetsReceived += report.packetsReceived || 0;
         });
+        result.framesDecoded += own.framesDecoded;
+        result.packetsReceived += own.packetsReceived;
+        result.bySession[session] = own;
     }
     return result;
 }"""
@@ -204,13 +209,21 @@ def media_stats(page) -> dict:
     return page.evaluate(STATS_SCRIPT)
 
 
-def wait_for_media(page, timeout: float = 20) -> dict:
-    """Wait until the page decodes video and receives audio; return the last statistics."""
+def wait_for_media(page, timeout: float = 20, peers: int = 1) -> dict:
+    """Wait until the page decodes video and receives audio from each of `peers` others, on
+    every one of its peer connections; return the last statistics."""
     deadline = time.monotonic() + timeout
     stats = media_stats(page)
-    while stats["framesDecoded"] == 0 or stats["packetsReceived"] == 0:
+
+    def flowing(s) -> bool:
+        pairs = s["bySession"].values()
+        return len(pairs) >= peers and all(
+            p["framesDecoded"] > 0 and p["packetsReceived"] > 0 for p in pairs
+        )
+
+    while not flowing(stats):
         if time.monotonic() > deadline:
-            raise AssertionError(f"no media arrived: {stats}")
+            raise AssertionError(f"no media arrived from {peers} peer(s): {stats}")
         page.wait_for_timeout(250)
         stats = media_stats(page)
     return stats

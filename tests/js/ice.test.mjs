@@ -19,7 +19,7 @@ test('without TURN there is nothing to refresh', () => {
     assert.equal(refreshDelayMs(undefined), null);
 });
 
-/** A peer as call.js has it, recording what the keeper does to it. */
+/** A peer as mesh.js has it, recording what the keeper does to it. */
 function fakePeer({offerer, state}) {
     const done = {configured: null, restarted: 0};
     const pc = {
@@ -30,8 +30,11 @@ function fakePeer({offerer, state}) {
     return {done, peer: {pc, offerer, restartIce: async () => { done.restarted += 1; }}};
 }
 
+/** The signaling connection as ice.js uses it: an event target that can ask for a refresh. */
 function fakeConnection() {
-    return {asked: 0, onIce: null, refreshIce() { this.asked += 1; }};
+    const connection = Object.assign(new EventTarget(), {asked: 0});
+    connection.refreshIce = () => { connection.asked += 1; };
+    return connection;
 }
 
 test('fresh credentials reach running peers, and the offerer renews its relays with them', (t) => {
@@ -46,7 +49,8 @@ test('fresh credentials reach running peers, and the offerer renews its relays w
 
     keeper.take(ice);  // a welcome: nothing to restart
     assert.equal(counselorSide.done.restarted, 0);
-    connection.onIce(ice);  // the answer to the page's refresh
+    // The answer to the page's refresh.
+    connection.dispatchEvent(new CustomEvent('ice', {detail: ice}));
 
     assert.deepEqual(config, {iceServers: ice.servers, iceTransportPolicy: 'relay'});
     for (const side of [counselorSide, citizenSide]) {

@@ -1,4 +1,5 @@
-"""E-mails to the citizen, in the appointment's language, as HTML and plain text with an .ics."""
+"""E-mails to the people invited by link, each in their own language, as HTML and plain text
+with an .ics calendar file."""
 
 import enum
 from zoneinfo import ZoneInfo
@@ -11,7 +12,7 @@ from django.utils import formats, timezone, translation
 from django.utils.translation import gettext as _
 from icalendar import Calendar, Event, vText
 
-from videotermin.appointments.models import Appointment
+from videotermin.appointments.models import Appointment, Member
 
 
 class Kind(enum.Enum):
@@ -24,8 +25,10 @@ def personal_link(token: str) -> str:
     return settings.SITE_URL + reverse("journey:link", args=[token])
 
 
-def subject(kind: Kind, appointment: Appointment, local_start) -> str:
+def subject(kind: Kind, appointment: Appointment, local_start, removed: bool = False) -> str:
     when = formats.date_format(local_start, "DATETIME_FORMAT")
+    if kind is Kind.CANCELLATION and removed:
+        return _("No longer invited: the video appointment on %(when)s") % {"when": when}
     if kind is Kind.CANCELLATION:
         return _("Cancelled: your video appointment on %(when)s") % {"when": when}
     if kind is Kind.UPDATE:
@@ -56,14 +59,19 @@ def calendar_file(appointment: Appointment, kind: Kind, link: str | None) -> byt
     return calendar.to_ical()
 
 
-def send(appointment: Appointment, kind: Kind, *, token: str | None) -> None:
-    """Render and send one e-mail to the citizen of the appointment."""
-    with translation.override(appointment.language):
+def send(member: Member, kind: Kind, *, token: str | None) -> None:
+    """Render and send one e-mail to a member invited by link, in the member's language."""
+    appointment = member.appointment
+    with translation.override(member.language):
         zone = ZoneInfo(appointment.agency.time_zone)
         local_start = timezone.localtime(appointment.starts_at, zone)
         link = personal_link(token) if token else None
         context = {
             "appointment": appointment,
+            "member": member,
+            # The citizen knows why she is invited; everyone else is told in what role.
+            "role_label": "" if member.role == Member.Role.CITIZEN else member.get_role_display(),
+            "removed": member.removed_at is not None,
             "agency": appointment.agency,
             "kind": kind.value,
             "link": link,
@@ -75,10 +83,10 @@ def send(appointment: Appointment, kind: Kind, *, token: str | None) -> None:
         text = render_to_string(f"appointments/email/{kind.value}.txt", context)
         html = render_to_string(f"appointments/email/{kind.value}.html", context)
         message = EmailMultiAlternatives(
-            subject=subject(kind, appointment, local_start),
+            subject=subject(kind, appointment, local_start, removed=member.removed_at is not None),
             body=text,
             from_email=settings.DEFAULT_FROM_EMAIL,
-            to=[appointment.citizen_email],
+            to=[member.email],
             headers={"Auto-Submitted": "auto-generated"},
         )
         message.attach_alternative(html, "text/html")

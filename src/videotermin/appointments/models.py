@@ -1,14 +1,18 @@
-"""Appointments and the people who take part in them."""
+"""Appointments and their members: everyone who takes part in a consultation has a role."""
 
 import uuid
 from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import models
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from videotermin.agencies.models import Agency, Location
+
+# Everyone in one consultation: the host, colleagues and people invited by link (M1).
+MAX_MEMBERS = 6
 
 
 class Status(models.TextChoices):
@@ -38,38 +42,20 @@ class Appointment(models.Model):
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     agency = models.ForeignKey(Agency, on_delete=models.CASCADE, related_name="appointments")
     location = models.ForeignKey(Location, on_delete=models.PROTECT, related_name="appointments")
+    # The host: the counselor who holds the consultation; changed only by a hand-over.
     counselor = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="appointments"
     )
     starts_at = models.DateTimeField(_("start"))
     duration_minutes = models.PositiveSmallIntegerField(_("duration (minutes)"), default=30)
-    citizen_name = models.CharField(_("name"), max_length=200)
-    citizen_email = models.EmailField(_("e-mail"))
-    language = models.CharField(
-        _("language"), max_length=10, choices=settings.LANGUAGES, default="de"
-    )
-    customer_number = models.CharField(_("customer number"), max_length=40, blank=True)
 
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
-    # Bumped on every change the citizen must hear about; calendar programs need it (.ics).
+    # Bumped on every change the invited people must hear about; calendar programs need it (.ics).
     sequence = models.PositiveIntegerField(default=0)
-    invitation_sent_at = models.DateTimeField(null=True, blank=True)
     cancelled_at = models.DateTimeField(null=True, blank=True)
     call_started_at = models.DateTimeField(null=True, blank=True)
     call_ended_at = models.DateTimeField(null=True, blank=True)
-    identity_checked_at = models.DateTimeField(null=True, blank=True)
-    # The counselor's current room connection; an older tab is told to step aside.
-    counselor_session = models.CharField(max_length=32, blank=True)
-    # The counselor's page is sharing a screen now (J11); reset when the counselor's page connects.
-    counselor_screen_on = models.BooleanField(default=False)
-    identity_checked_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        on_delete=models.SET_NULL,
-        null=True,
-        blank=True,
-        related_name="+",
-    )
 
     objects = AppointmentQuerySet.as_manager()
 
@@ -80,7 +66,7 @@ class Appointment(models.Model):
         indexes = [models.Index(fields=["agency", "starts_at"])]
 
     def __str__(self) -> str:
-        return f"{self.citizen_name} {self.starts_at:%Y-%m-%d %H:%M}"
+        return f"appointment {self.public_id} {self.starts_at:%Y-%m-%d %H:%M}"
 
     @property
     def ends_at(self) -> datetime:
@@ -94,24 +80,33 @@ class Appointment(models.Model):
     def is_cancelled(self) -> bool:
         return self.cancelled_at is not None
 
+    @property
+    def is_running(self) -> bool:
+        return self.call_started_at is not None and self.call_ended_at is None
+
     def links_valid(self, now: datetime | None = None) -> bool:
         """Links work from the invitation until the appointment ends (or the call ended later)."""
         now = now or timezone.now()
-        if self.cancelled_at:
+        if self.cancelled_at or self.call_ended_at:
             return False
         return now < self.valid_until
 
     @property
     def valid_until(self) -> datetime:
-        # A consultation that runs over keeps its links alive until the counselor ends it.
-        if self.call_started_at and not self.call_ended_at:
+        # A consultation that runs over keeps its links alive until the host ends it.
+        if self.is_running:
             return max(self.ends_at, timezone.now() + timedelta(minutes=1))
         return self.ends_at
 
-    def citizen(self) -> "Participant | None":
-        return next(
-            (p for p in self.participants.all() if p.role == Participant.Role.CITIZEN), None
-        )
+    def present_members(self) -> list["Member"]:
+        """The members still part of the consultation (nobody removed), in the order they came."""
+        return [m for m in self.members.all() if m.removed_at is None]
+
+    def citizen(self) -> "Member | None":
+        return next((m for m in self.present_members() if m.role == Member.Role.CITIZEN), None)
+
+    def externals(self) -> list["Member"]:
+        return [m for m in self.present_members() if not m.is_staff]
 
     def status(self, now: datetime | None = None) -> Status:
         """The state shown in the day view, derived from what has happened."""
@@ -122,11 +117,12 @@ class Appointment(models.Model):
             return Status.DONE
         if self.call_started_at:
             return Status.IN_CALL
-        citizen = self.citizen()
-        if citizen and citizen.presence == Participant.Presence.WAITING:
+        externals = self.externals()
+        if any(m.presence == Member.Presence.WAITING for m in externals):
             return Status.WAITING
         if now >= self.ends_at:
             return Status.NO_SHOW
+        citizen = self.citizen()
         if citizen and citizen.check_result:
             return Status.CHECKED
         if citizen and citizen.consented_at:
@@ -134,11 +130,22 @@ class Appointment(models.Model):
         return Status.INVITED
 
 
-class Participant(models.Model):
-    """Someone who joins through a personal link: the citizen (extra participants later)."""
+class Member(models.Model):
+    """One person in a consultation: the host, a colleague, or someone invited by link.
+
+    Staff members (host, colleague) come with their user account and need no link, consent or
+    admission. Everyone else has their own name, e-mail address, language, links, consent,
+    device check, waiting room, admission and identity check.
+    """
 
     class Role(models.TextChoices):
+        HOST = "host", _("counselor")
+        COLLEAGUE = "colleague", _("colleague")
         CITIZEN = "citizen", _("citizen")
+        INTERPRETER = "interpreter", _("interpreter")
+        GUARDIAN = "guardian", _("guardian")
+        LEGAL_COUNSEL = "legal_counsel", _("legal counsel")
+        TRUSTED_PERSON = "trusted_person", _("trusted person")
 
     class Presence(models.TextChoices):
         AWAY = "away", _("not connected")
@@ -151,13 +158,30 @@ class Participant(models.Model):
         YELLOW = "yellow", _("usable with limits")
         RED = "red", _("not ready")
 
+    STAFF_ROLES = frozenset({Role.HOST, Role.COLLEAGUE})
+    # Who may be invited by link besides the citizen (S5).
+    EXTRA_ROLES = (Role.INTERPRETER, Role.GUARDIAN, Role.LEGAL_COUNSEL, Role.TRUSTED_PERSON)
+
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
-    appointment = models.ForeignKey(
-        Appointment, on_delete=models.CASCADE, related_name="participants"
-    )
+    appointment = models.ForeignKey(Appointment, on_delete=models.CASCADE, related_name="members")
     role = models.CharField(max_length=20, choices=Role.choices, default=Role.CITIZEN)
-    name = models.CharField(max_length=200)
-    language = models.CharField(max_length=10, choices=settings.LANGUAGES, default="de")
+    # Staff members only; their name comes from the account.
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="memberships",
+    )
+    # People invited by link: what the consent text lists, deleted with the appointment (N3).
+    name = models.CharField(_("name"), max_length=200, blank=True)
+    email = models.EmailField(_("e-mail"), blank=True)
+    language = models.CharField(
+        _("language"), max_length=10, choices=settings.LANGUAGES, default="de"
+    )
+    customer_number = models.CharField(_("customer number"), max_length=40, blank=True)
+    invited_at = models.DateTimeField(null=True, blank=True)
+    removed_at = models.DateTimeField(null=True, blank=True)
 
     consented_at = models.DateTimeField(null=True, blank=True)
     declined_at = models.DateTimeField(null=True, blank=True)
@@ -168,35 +192,88 @@ class Participant(models.Model):
     operating_system = models.CharField(max_length=100, blank=True)
     camera_on = models.BooleanField(default=False)
     microphone_on = models.BooleanField(default=False)
-    # The counselor allows this participant to share a screen (J11); revocable at any time.
-    may_share_screen = models.BooleanField(default=False)
     screen_on = models.BooleanField(default=False)
+    # What the host allows this member (J11); staff may always.
+    may_share_screen = models.BooleanField(default=False)
+    may_send_documents = models.BooleanField(default=True)
+    may_chat = models.BooleanField(default=True)
 
     presence = models.CharField(max_length=10, choices=Presence.choices, default=Presence.AWAY)
-    # The current connection of this participant's page; a reload replaces it.
+    # The current connection of this member's page (its signaling id and its channel); a reload
+    # replaces both.
     session = models.CharField(max_length=32, blank=True)
+    channel = models.CharField(max_length=200, blank=True)
     waiting_since = models.DateTimeField(null=True, blank=True)
     admitted_at = models.DateTimeField(null=True, blank=True)
     left_at = models.DateTimeField(null=True, blank=True)
+    # The host confirmed this person's identity (J10); no document is stored.
+    identity_checked_at = models.DateTimeField(null=True, blank=True)
+    identity_checked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    # Raised with every change, so that a page applies the newest state of a member only.
+    version = models.PositiveIntegerField(default=0)
 
     class Meta:
-        verbose_name = _("participant")
-        verbose_name_plural = _("participants")
+        verbose_name = _("member")
+        verbose_name_plural = _("members")
+        ordering = ["pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["appointment", "user"],
+                condition=Q(user__isnull=False),
+                name="one_membership_per_staff_user",
+            )
+        ]
 
     def __str__(self) -> str:
-        return f"{self.name} ({self.get_role_display()})"
+        return f"member {self.public_id} ({self.role})"
+
+    @property
+    def is_staff(self) -> bool:
+        return self.role in self.STAFF_ROLES
+
+    @property
+    def is_host(self) -> bool:
+        return self.role == self.Role.HOST
+
+    @property
+    def display_name(self) -> str:
+        user = self.user
+        if user is not None:
+            return user.get_full_name() or user.get_username()
+        return self.name
+
+    @property
+    def audit_ref(self) -> str:
+        """How the audit trail names this member: a pseudonym that outlives the personal data."""
+        if self.user_id is not None:
+            return f"staff:{self.user_id}"
+        return f"member:{self.public_id}"
+
+    def may(self, permission: str) -> bool:
+        """Whether the member may share a screen, send documents or chat now."""
+        if self.is_staff:
+            return True
+        return bool(getattr(self, f"may_{permission}"))
 
 
 class Link(models.Model):
-    """A personal link sent to a participant; only the hash of its secret is kept.
+    """A personal link sent to a member; only the hash of its secret is kept.
 
     Every e-mail carries a link of its own, so a resent invitation does not break the first one;
-    all of a participant's links stop working when the appointment ends or is cancelled.
+    all of a member's links stop working when the appointment ends or is cancelled, when the
+    member is removed, or when the e-mail address they went to is corrected.
     """
 
-    participant = models.ForeignKey(Participant, on_delete=models.CASCADE, related_name="links")
+    member = models.ForeignKey(Member, on_delete=models.CASCADE, related_name="links")
     token_hash = models.CharField(max_length=64, unique=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
 
     def __str__(self) -> str:
-        return f"link {self.pk} of {self.participant}"
+        return f"link {self.pk} of {self.member}"

@@ -5,12 +5,29 @@ from typing import Any
 from videotermin.audit.models import AuditEntry
 
 
-def record(action: str, *, agency, actor=None, appointment=None, **data: Any) -> AuditEntry:
-    """Record that `actor` (None for a citizen or the system) did `action`."""
+def actor_ref(by) -> str:
+    """The pseudonym of whoever acted: a member, a staff user, or "" for the system."""
+    if by is None:
+        return ""
+    if hasattr(by, "audit_ref"):
+        return by.audit_ref
+    if getattr(by, "is_authenticated", False):
+        return f"staff:{by.pk}"
+    return ""
+
+
+def record(action: str, *, agency, by=None, appointment=None, **data: Any) -> AuditEntry:
+    """Record that `by` (a member, a staff user, or None for the system) did `action`.
+
+    `data` must name people only by pseudonym (`member.audit_ref`), never by name or address.
+    """
+    user = getattr(by, "user", None) if hasattr(by, "audit_ref") else by
     return AuditEntry.objects.create(
         agency=agency,
-        actor=actor if actor is not None and actor.is_authenticated else None,
+        actor=user if user is not None and getattr(user, "is_authenticated", False) else None,
+        actor_ref=actor_ref(by),
         action=f"videotermin.{action}",
         appointment=appointment,
+        appointment_ref=str(appointment.public_id) if appointment is not None else "",
         data=data,
     )

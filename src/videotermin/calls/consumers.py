@@ -1,4 +1,9 @@
-"""The room's WebSocket: authenticate, validate, hand to the services, relay signaling."""
+"""The room's WebSocket (docs/protocol.md, version 2): authenticate, validate, hand decisions to
+the services, route signals to one member's connection.
+
+The consumer keeps the room's members as the services last published them, so relaying a signal
+or a network sample and passing on a member's change cost no database query.
+"""
 
 import secrets
 import time
@@ -10,11 +15,12 @@ from django.conf import settings
 from django.utils import translation
 from django.utils.translation import gettext as _
 
-from videotermin.appointments.models import Appointment, Participant
+from videotermin.appointments import services as appointments
+from videotermin.appointments.models import Appointment, Member
 from videotermin.appointments.services import NotAllowed
 from videotermin.calls import ice, protocol, services
-from videotermin.calls.state import Member, find_member, room_state
-from videotermin.lib.events import publish, room_group
+from videotermin.calls.state import appointment_entry, opened_members, snapshot
+from videotermin.lib.events import room_group
 from videotermin.lib.i18n import socket_language
 
 # Close codes the browser client understands (docs/protocol.md).
@@ -49,93 +55,110 @@ class RateLimit:
         return True
 
 
+def find_member(appointment_id: str, user, session) -> Member | None:
+    """The member this connection speaks for: a staff user of the appointment's agency (who
+    joins as host or colleague), or a participant whose link this browser session opened."""
+    appointment = (
+        Appointment.objects.select_related("agency").filter(public_id=appointment_id).first()
+    )
+    if appointment is None:
+        return None
+    staff = getattr(user, "staff", None) if user is not None and user.is_authenticated else None
+    if staff is not None:
+        if staff.agency_id != appointment.agency_id:
+            return None
+        joined = appointments.join_as_staff(appointment, user)
+        return Member.objects.select_related("appointment__agency", "user").get(pk=joined.pk)
+    members = appointment.members.select_related("appointment__agency", "user")
+    return opened_members(members, session, working=True).first()
+
+
 class RoomConsumer(AsyncJsonWebsocketConsumer):
     member: Member
     # False until the member is in the room, and again once the room closed for this connection.
     active = False
+    # The room as last published: member id -> server-side delta (calls/state.room_event).
+    table: dict[str, dict[str, Any]]
+    # The members this page has been told about (what it may see of the room).
+    shown: set[str]
 
     async def connect(self) -> None:
         appointment_id = self.scope["url_route"]["kwargs"]["appointment"]
-        member = await database_sync_to_async(find_member)(
-            appointment_id, self.scope.get("user"), self.scope.get("session")
-        )
+        self.language = socket_language(self.scope)
+        try:
+            member = await database_sync_to_async(find_member)(
+                appointment_id, self.scope.get("user"), self.scope.get("session")
+            )
+        except NotAllowed as reason:
+            await self._refuse(str(reason))
+            return
         if member is None:
             await self.close(code=CLOSE_FORBIDDEN)
             return
         self.member = member
-        # Errors speak the page's language: the citizen's appointment's, the counselor's browser's.
-        self.language = socket_language(
-            self.scope, None if member.is_counselor else member.participant.language
-        )
+        self.me = str(member.public_id)
+        # Errors speak the page's language: the participant's, the staff member's browser's.
+        self.language = socket_language(self.scope, None if member.is_staff else member.language)
         self.session = secrets.token_hex(8)
         self.limit = RateLimit()
-        self.group = room_group(self.member.appointment.public_id)
+        self.group = room_group(member.appointment.public_id)
+        self.table, self.shown = {}, set()
         await self.accept()
+        # Join the group before reading the room: no change can fall between the two.
+        await self.channel_layer.group_add(self.group, self.channel_name)
         try:
-            await database_sync_to_async(self._arrive)()
+            appointment, members = await database_sync_to_async(self._arrive)()
         except NotAllowed as reason:
-            await self._error("not_allowed", str(reason))
-            await self.close(code=CLOSE_CLOSED)
+            await self.channel_layer.group_discard(self.group, self.channel_name)
+            await self._refuse(str(reason), accepted=True)
             return
         self.active = True
-        await self.channel_layer.group_add(self.group, self.channel_name)
+        for event in members:
+            self.table[event["member"]["id"]] = event
+        visible = [event for event in members if self._visible(event)]
+        self.shown = {event["member"]["id"] for event in visible}
+        own = self.table[self.me]["member"]
         await self.send_json(
             {
-                "type": "welcome",
+                "type": "joined",
                 "v": protocol.VERSION,
                 "session": self.session,
-                "self": {
-                    "role": "counselor" if member.is_counselor else self._own_participant().role,
-                    "id": None if member.is_counselor else self._me(),
-                },
+                "self": {"id": self.me, "role": own["role"], "may": own["may"]},
+                "appointment": appointment,
+                "members": [self._for_page(event) for event in visible],
                 # Fresh TURN credentials on every connection: the page's may have expired.
                 "ice": self._ice(),
             }
         )
-        await self._send_state()
+
+    async def _refuse(self, message: str, *, accepted: bool = False) -> None:
+        if not accepted:
+            await self.accept()
+        with translation.override(self.language):
+            await self._error("not_allowed", message)
+        await self.close(code=CLOSE_CLOSED)
+
+    def _arrive(self) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+        headers = dict(self.scope.get("headers", []))
+        user_agent = headers.get(b"user-agent", b"").decode(errors="replace")
+        member = services.connect(
+            self.member, session=self.session, channel=self.channel_name, user_agent=user_agent
+        )
+        self.member = member
+        return appointment_entry(member.appointment), snapshot(member.appointment)
 
     def _ice(self) -> dict[str, Any]:
         """ICE servers with credentials of this member's own, and the agency's relay policy."""
         member = self.member
-        member_id = ice.staff_member_id(member.user) if member.is_counselor else self._me()
+        member_id = ice.staff_member_id(member.user) if member.is_staff else self.me
         return ice.ice_config(member.appointment.agency, member_id)
-
-    def _arrive(self) -> None:
-        member = self.member
-        headers = dict(self.scope.get("headers", []))
-        user_agent = headers.get(b"user-agent", b"").decode(errors="replace")
-        if member.is_counselor:
-            Appointment.objects.filter(pk=member.appointment.pk).update(
-                counselor_session=self.session, counselor_screen_on=False
-            )
-            services.announce(member.appointment)
-            publish(self.group, "room.superseded", who="counselor", session=self.session)
-        else:
-            participant = self._own_participant()
-            Participant.objects.filter(pk=participant.pk).update(session=self.session)
-            services.arrive(participant, user_agent=user_agent)
-            publish(
-                self.group, "room.superseded", who=str(participant.public_id), session=self.session
-            )
 
     async def disconnect(self, code: int) -> None:
         if not self.active:
             return
         self.active = False
         await self.channel_layer.group_discard(self.group, self.channel_name)
-        await database_sync_to_async(self._depart)()
-
-    def _depart(self) -> None:
-        member = self.member
-        if member.is_counselor:
-            if Appointment.objects.filter(
-                pk=member.appointment.pk, counselor_session=self.session
-            ).update(counselor_session=""):
-                services.announce(member.appointment)
-        else:
-            participant = self._own_participant()
-            if Participant.objects.filter(pk=participant.pk, session=self.session).exists():
-                services.depart(participant)
+        await database_sync_to_async(services.disconnect)(self.member, session=self.session)
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
         if not self.active:
@@ -165,158 +188,198 @@ class RoomConsumer(AsyncJsonWebsocketConsumer):
         await self.send_json({"type": "ice", "v": protocol.VERSION, "ice": self._ice()})
 
     async def got_status(self, message: protocol.Status) -> None:
-        if message.screen is not None:
-            await database_sync_to_async(self._share_screen)(message.screen)
-            if message.model_fields_set == {"v", "type", "screen"}:
-                return
-        if self.member.is_counselor:
-            return
         if message.network is not None:
-            # Data minimisation: the sample goes to the counselor's page and is never stored.
-            await self.channel_layer.group_send(
-                self.group,
-                {
-                    "type": "room.network",
-                    "participant": self._me(),
-                    "name": self._own_participant().name,
-                    "session": self.session,
-                    "network": message.network.model_dump(),
-                },
+            await self._relay_network(message.network.model_dump())
+        fields = {
+            "camera": message.camera,
+            "microphone": message.microphone,
+            "screen": message.screen,
+            "check": message.check.model_dump() if message.check else None,
+        }
+        if any(value is not None for value in fields.values()):
+            self.member = await database_sync_to_async(services.update_status)(
+                self.member, **fields
             )
-            if not message.model_fields_set - {"v", "type", "network"}:
-                return
-        await database_sync_to_async(services.update_status)(
-            self._own_participant(),
-            camera=message.camera,
-            microphone=message.microphone,
-            check=message.check.model_dump() if message.check else None,
-        )
+
+    async def _relay_network(self, network: dict[str, Any]) -> None:
+        """A live network sample goes to the staff's pages only, and is never stored."""
+        for member_id, event in self.table.items():
+            if member_id == self.me or event["member"]["role"] not in Member.STAFF_ROLES:
+                continue
+            if event["channel"]:
+                await self.channel_layer.send(
+                    event["channel"],
+                    {
+                        "type": "room.network",
+                        "member": self.me,
+                        "session": self.session,
+                        "network": network,
+                    },
+                )
 
     async def got_signal(self, message: protocol.Signal) -> None:
         if (message.description is None) == (message.candidate is None):
             await self._error("invalid", ref="signal")
             return
-        if not await database_sync_to_async(self._may_signal)():
+        if not self._in_call(self.me, self.session):
             raise NotAllowed(_("You are not in the call yet."))
-        await self.channel_layer.group_send(
-            self.group,
+        target = next(
+            (
+                event
+                for member_id, event in self.table.items()
+                if member_id != self.me and event["member"]["session"] == message.to
+            ),
+            None,
+        )
+        if target is None or not target["channel"]:
+            raise NotAllowed(_("This person is not in the call."))
+        # The server says who sends: the sender's session and member as it knows them.
+        await self.channel_layer.send(
+            target["channel"],
             {
                 "type": "room.signal",
-                "to": message.to,
                 "from": self.session,
+                "member": self.me,
                 "description": message.description.model_dump() if message.description else None,
                 "candidate": message.candidate.model_dump() if message.candidate else None,
             },
         )
 
-    def _may_signal(self) -> bool:
-        if self.member.is_counselor:
-            return True
-        participant = Participant.objects.get(pk=self._own_participant().pk)
-        return participant.presence == Participant.Presence.IN_CALL
-
     async def got_admit(self, message: protocol.Admit) -> None:
-        participant = await self._participant(message.participant)
-        await database_sync_to_async(services.admit)(participant, by=self._counselor())
-
-    def _share_screen(self, sharing: bool) -> None:
-        if self.member.is_counselor:
-            services.counselor_shares_screen(self.member.appointment, sharing)
-        else:
-            services.share_screen(self._own_participant(), sharing)
-
-    async def got_screen(self, message: protocol.Screen) -> None:
-        participant = await self._participant(message.participant)
-        await database_sync_to_async(services.allow_screen_sharing)(
-            participant, message.allowed, by=self._counselor()
-        )
+        await self._act(services.admit, message.member)
 
     async def got_identity(self, message: protocol.Identity) -> None:
-        await database_sync_to_async(services.confirm_identity)(
-            self.member.appointment, by=self._counselor()
-        )
+        await self._act(services.confirm_identity, message.member)
+
+    async def got_permissions(self, message: protocol.Permissions) -> None:
+        allowed = {
+            name: value
+            for name, value in (
+                ("share_screen", message.screen),
+                ("send_documents", message.documents),
+                ("chat", message.chat),
+            )
+            if value is not None
+        }
+        await self._act(services.set_permissions, message.member, **allowed)
+
+    async def got_remove(self, message: protocol.Remove) -> None:
+        await self._act(appointments.remove_member, message.member)
+
+    async def got_handover(self, message: protocol.HandOver) -> None:
+        def hand_over() -> None:
+            target = self._member(message.member)
+            appointments.hand_over(self.member.appointment, to=target, by=self.member)
+
+        await database_sync_to_async(hand_over)()
 
     async def got_end(self, message: protocol.End) -> None:
-        await database_sync_to_async(services.end_call)(
-            self.member.appointment, by=self._counselor()
-        )
+        await database_sync_to_async(services.end_call)(self.member.appointment, by=self.member)
 
     async def got_leave(self, message: protocol.Leave) -> None:
-        if self.member.is_counselor:
-            await database_sync_to_async(services.end_call)(
-                self.member.appointment, by=self.member.user
-            )
+        await database_sync_to_async(services.leave)(self.member)
+
+    async def _act(self, service, member_id, **kwargs: Any) -> None:
+        """Call a service on another member of this room, acting as this connection's member."""
+
+        def act() -> None:
+            service(self._member(member_id), by=self.member, **kwargs)
+
+        await database_sync_to_async(act)()
+
+    def _member(self, public_id) -> Member:
+        member = (
+            Member.objects.select_related("appointment__agency", "user")
+            .filter(appointment_id=self.member.appointment_id, public_id=public_id)
+            .first()
+        )
+        if member is None:
+            raise NotAllowed(_("This person is not part of this appointment."))
+        return member
+
+    # Events from the services and from other connections ----------------------------------
+
+    async def room_member(self, event: dict[str, Any]) -> None:
+        member_id = event["member"]["id"]
+        known = self.table.get(member_id)
+        if known is not None and event["version"] <= known["version"]:
+            return  # older than what this page already knows
+        if event["op"] == "left":
+            self.table.pop(member_id, None)
         else:
-            await database_sync_to_async(services.leave)(self._own_participant())
+            self.table[member_id] = event
+        was_shown = member_id in self.shown
+        if event["op"] != "left" and self._visible(event):
+            self.shown.add(member_id)
+            op = "changed" if was_shown else "added"
+            await self._send_member(op, self._for_page(event))
+        elif was_shown:
+            self.shown.discard(member_id)
+            await self._send_member("left", {"id": member_id})
 
-    # Group events -----------------------------------------------------------------------------
+    async def _send_member(self, op: str, member: dict[str, Any]) -> None:
+        await self.send_json({"type": "member", "v": protocol.VERSION, "op": op, "member": member})
 
-    async def room_changed(self, event: dict[str, Any]) -> None:
-        await self._send_state()
-
-    async def room_admitted(self, event: dict[str, Any]) -> None:
-        if not self.member.is_counselor and event["participant"] == self._me():
-            await self.send_json({"type": "admitted", "v": protocol.VERSION})
-
-    async def room_network(self, event: dict[str, Any]) -> None:
-        if self.member.is_counselor:
-            payload = {key: event[key] for key in ("participant", "name", "session", "network")}
-            await self.send_json({"type": "network", "v": protocol.VERSION, **payload})
+    async def room_appointment(self, event: dict[str, Any]) -> None:
+        await self.send_json(
+            {"type": "appointment", "v": protocol.VERSION, "appointment": event["appointment"]}
+        )
 
     async def room_signal(self, event: dict[str, Any]) -> None:
-        if event["to"] != self.session:
+        # Only from a member who is in the call with that very connection, as the server knows.
+        if not self._in_call(event["member"], event["from"]) or not self._in_call(
+            self.me, self.session
+        ):
             return
-        payload = {"type": "signal", "v": protocol.VERSION, "from": event["from"]}
+        payload = {
+            "type": "signal",
+            "v": protocol.VERSION,
+            "from": event["from"],
+            "member": event["member"],
+        }
         for key in ("description", "candidate"):
             if event.get(key):
                 payload[key] = event[key]
         await self.send_json(payload)
 
-    async def room_superseded(self, event: dict[str, Any]) -> None:
-        if event["who"] == self._me() and event["session"] != self.session:
-            await self.send_json({"type": "closed", "v": protocol.VERSION, "reason": "superseded"})
-            self.active = False
-            await self.channel_layer.group_discard(self.group, self.channel_name)
-            await self.close(code=CLOSE_SUPERSEDED)
+    async def room_network(self, event: dict[str, Any]) -> None:
+        if self.member.is_staff and event["member"] in self.table:
+            payload = {key: event[key] for key in ("member", "session", "network")}
+            await self.send_json({"type": "network", "v": protocol.VERSION, **payload})
+
+    async def room_kicked(self, event: dict[str, Any]) -> None:
+        """This connection must go: superseded by a newer one, removed, or left."""
+        await self._close_for_good(
+            event["reason"], CLOSE_SUPERSEDED if event["reason"] == "superseded" else CLOSE_CLOSED
+        )
 
     async def room_closed(self, event: dict[str, Any]) -> None:
-        await self.send_json({"type": "closed", "v": protocol.VERSION, "reason": event["reason"]})
+        await self._close_for_good(event["reason"], CLOSE_CLOSED)
+
+    async def _close_for_good(self, reason: str, code: int) -> None:
+        if not self.active:
+            return
+        await self.send_json({"type": "closed", "v": protocol.VERSION, "reason": reason})
         self.active = False
         await self.channel_layer.group_discard(self.group, self.channel_name)
-        await self.close(code=CLOSE_CLOSED)
+        await self.close(code=code)
 
     # Helpers ----------------------------------------------------------------------------------
 
-    def _own_participant(self) -> Participant:
-        participant = self.member.participant
-        if participant is None:
-            raise NotAllowed(_("Only a participant can do this."))
-        return participant
+    def _in_call(self, member_id: str, session: str) -> bool:
+        event = self.table.get(member_id)
+        return event is not None and event["member"]["session"] == session
 
-    def _me(self) -> str:
-        return "counselor" if self.member.is_counselor else str(self._own_participant().public_id)
+    def _visible(self, event: dict[str, Any]) -> bool:
+        """Staff see everyone; others see the staff, themselves and who was let in."""
+        entry = event["member"]
+        return self.member.is_staff or entry["id"] == self.me or entry["admitted"]
 
-    def _counselor(self) -> Any:
-        if not self.member.is_counselor:
-            raise NotAllowed(_("Only the counselor can do this."))
-        return self.member.user
-
-    async def _participant(self, public_id) -> Participant:
-        self._counselor()
-        participant = await database_sync_to_async(
-            Participant.objects.filter(
-                appointment=self.member.appointment, public_id=public_id
-            ).first
-        )()
-        if participant is None:
-            raise NotAllowed(_("This person is not part of this appointment."))
-        return participant
-
-    async def _send_state(self) -> None:
-        state = await database_sync_to_async(room_state)(
-            self.member.appointment.pk, for_counselor=self.member.is_counselor
-        )
-        await self.send_json(state)
+    def _for_page(self, event: dict[str, Any]) -> dict[str, Any]:
+        """A member as this page may see it: the device details only for staff."""
+        if self.member.is_staff:
+            return {**event["member"], **event["details"]}
+        return event["member"]
 
     async def _error(self, code: str, message: str | None = None, ref: str | None = None) -> None:
         text = message or ERROR_MESSAGES.get(code, ERROR_MESSAGES["invalid"])()

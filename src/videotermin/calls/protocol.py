@@ -1,4 +1,4 @@
-"""The signaling protocol, version 1 (docs/protocol.md): every inbound message is validated here."""
+"""The signaling protocol, version 2 (docs/protocol.md): every inbound message is validated here."""
 
 import json
 from typing import Annotated, Any, Literal
@@ -6,13 +6,13 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
-VERSION = 1
+VERSION = 2
 SESSION_PATTERN = r"^[0-9a-f]{16}$"
 
 
 class Message(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-    v: Literal[1]
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+    v: Literal[2]
 
 
 class Ping(Message):
@@ -20,7 +20,7 @@ class Ping(Message):
 
 
 class Check(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
     result: Literal["green", "yellow", "red"]
     details: dict[
         Annotated[str, Field(max_length=40)],
@@ -31,7 +31,7 @@ class Check(BaseModel):
 class Network(BaseModel):
     """A citizen's live network sample for the counselor; relayed, never stored."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
     rttMs: Annotated[float, Field(ge=0, le=60_000)] | None = None  # noqa: N815 (browser's names)
     lossPct: Annotated[float, Field(ge=0, le=100)] | None = None  # noqa: N815
     kbpsOut: Annotated[float, Field(ge=0, le=1_000_000)] | None = None  # noqa: N815
@@ -75,20 +75,41 @@ class Signal(Message):
 
 
 class Admit(Message):
+    """The host lets a waiting member in."""
+
     type: Literal["admit"]
-    participant: UUID
+    member: UUID
 
 
-class Screen(Message):
-    """The counselor allows or forbids a participant to share a screen."""
+class Permissions(Message):
+    """The host allows or forbids a member to share a screen, send documents or chat."""
 
-    type: Literal["screen"]
-    participant: UUID
-    allowed: bool
+    type: Literal["permissions"]
+    member: UUID
+    screen: bool | None = None
+    documents: bool | None = None
+    chat: bool | None = None
+
+
+class Remove(Message):
+    """The host takes a member out of the consultation."""
+
+    type: Literal["remove"]
+    member: UUID
+
+
+class HandOver(Message):
+    """The host makes a colleague the host (or a colleague takes over from an absent host)."""
+
+    type: Literal["handover"]
+    member: UUID
 
 
 class Identity(Message):
+    """The host confirms that this member's identity was checked."""
+
     type: Literal["identity"]
+    member: UUID
 
 
 class IceRefresh(Message):
@@ -106,10 +127,36 @@ class End(Message):
 
 
 Inbound = Annotated[
-    Ping | Status | Signal | Admit | Identity | Leave | End | Screen | IceRefresh,
+    Ping
+    | Status
+    | Signal
+    | Admit
+    | Identity
+    | Permissions
+    | Remove
+    | HandOver
+    | Leave
+    | End
+    | IceRefresh,
     Field(discriminator="type"),
 ]
 _inbound = TypeAdapter(Inbound)
+
+
+# No message of the protocol nests deeper than this (status → check → details → value).
+MAX_DEPTH = 6
+
+
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a number")
+
+
+def _depth(value: Any, limit: int = MAX_DEPTH + 1) -> int:
+    """How deeply the value nests, counted only up to just past the limit."""
+    if limit <= 0 or not isinstance(value, dict | list):
+        return 0
+    children = value.values() if isinstance(value, dict) else value
+    return 1 + max((_depth(child, limit - 1) for child in children), default=0)
 
 
 class ProtocolError(Exception):
@@ -126,11 +173,15 @@ def parse(text: str | None, max_bytes: int) -> Any:
     if len(text.encode()) > max_bytes:
         raise ProtocolError("too_large")
     try:
-        raw = json.loads(text)
-    except ValueError:
+        raw = json.loads(text, parse_constant=_refuse_constant)
+    except (ValueError, RecursionError):
+        # Not JSON, NaN or Infinity (not JSON either), or nested beyond what anybody sends.
         raise ProtocolError("invalid") from None
+    if _depth(raw) > MAX_DEPTH:
+        raise ProtocolError("invalid")
     ref = raw.get("type") if isinstance(raw, dict) and isinstance(raw.get("type"), str) else None
-    if isinstance(raw, dict) and raw.get("v") not in (None, VERSION):
+    # 2.0 or true are not 2: the version is an integer, exactly.
+    if isinstance(raw, dict) and "v" in raw and (type(raw["v"]) is not int or raw["v"] != VERSION):
         raise ProtocolError("unsupported_version", ref)
     try:
         # Strict: "yes" is not a boolean and "1" is not a number (lax mode would coerce them).

@@ -1,4 +1,9 @@
-"""Business rules of the waiting room and the call: presence, admission, identity check, end."""
+"""Business rules of the waiting room and the call: presence, admission, identity check,
+permissions, leaving and the end.
+
+Each takes the member who acts (`by=`), runs in a transaction, is audited where it is a decision
+of somebody's, and tells the room after the commit (calls/state.py).
+"""
 
 from typing import Any
 
@@ -6,240 +11,256 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from videotermin.appointments.models import Appointment, Participant
-from videotermin.appointments.services import NotAllowed, announce, can_enter
+from videotermin.appointments.models import Appointment, Member
+from videotermin.appointments.services import (
+    NotAllowed,
+    announce,
+    can_enter,
+    locked_member,
+    save_member,
+)
 from videotermin.audit.services import record
-from videotermin.lib.events import publish, room_group
+from videotermin.calls.state import close_connection, close_room, publish_appointment
 from videotermin.lib.useragent import describe_user_agent
 
-Presence = Participant.Presence
+Presence = Member.Presence
+PERMISSIONS = ("share_screen", "send_documents", "chat")
 
 
 @transaction.atomic
-def arrive(participant: Participant, *, user_agent: str = "") -> Participant:
-    """The participant's page connected: back in the call if admitted, else in the waiting room.
-
-    A reload keeps the place in the queue (waiting_since stays) and the admission.
-    """
-    participant = _locked(participant)
-    appointment = participant.appointment
-    if not participant.consented_at:
-        raise NotAllowed(_("Please agree to the consent text first."))
-    if not can_enter(appointment):
-        raise NotAllowed(_("The consultation room is not open now."))
-    now = timezone.now()
-    if participant.admitted_at and appointment.call_started_at and not appointment.call_ended_at:
-        participant.presence = Presence.IN_CALL
+def connect(member: Member, *, session: str, channel: str, user_agent: str = "") -> Member:
+    """The member's page connected: staff are in the call at once; others are back in the call
+    if admitted, else in the waiting room. A reload keeps the place in the queue and the
+    admission. An older connection of the same member is told to step aside."""
+    member = locked_member(member)
+    appointment = member.appointment
+    if member.removed_at:
+        raise NotAllowed(_("You are no longer invited to this consultation."))
+    if appointment.call_ended_at or appointment.cancelled_at:
+        raise NotAllowed(_("This consultation has already ended."))
+    if not member.is_staff:
+        if not member.consented_at:
+            raise NotAllowed(_("Please agree to the consent text first."))
+        if not can_enter(appointment):
+            raise NotAllowed(_("The consultation room is not open now."))
+    previous = member.channel if member.session and member.session != session else ""
+    if member.is_staff or (member.admitted_at and appointment.is_running):
+        member.presence = Presence.IN_CALL
     else:
-        participant.presence = Presence.WAITING
-        participant.waiting_since = participant.waiting_since or now
+        member.presence = Presence.WAITING
+        member.waiting_since = member.waiting_since or timezone.now()
+    member.session, member.channel = session, channel
     # A new page shares nothing yet, whatever the previous one did.
-    participant.screen_on = False
-    if user_agent:
-        browser, operating_system = describe_user_agent(user_agent)
-        participant.browser, participant.operating_system = browser, operating_system
-    participant.save()
+    member.screen_on = False
+    if user_agent and not member.is_staff:
+        member.browser, member.operating_system = describe_user_agent(user_agent)
+    save_member(member)
+    close_connection(previous, "superseded")
     announce(appointment)
-    return participant
+    return member
 
 
 @transaction.atomic
-def depart(participant: Participant) -> None:
-    """The participant's page went away (closed tab, reload, network): not connected for now."""
-    updated = Participant.objects.filter(
-        pk=participant.pk, presence__in=[Presence.WAITING, Presence.IN_CALL]
-    ).update(presence=Presence.AWAY)
-    if updated:
-        announce(participant.appointment)
+def disconnect(member: Member, *, session: str) -> None:
+    """The page of this connection went away (closed tab, reload, network): not connected for
+    now. A newer connection of the same member is left alone."""
+    member = locked_member(member)
+    if member.session != session:
+        return
+    member.session = member.channel = ""
+    member.screen_on = False
+    if member.presence in (Presence.WAITING, Presence.IN_CALL):
+        member.presence = Presence.AWAY
+    save_member(member)
+    _end_if_everyone_is_gone(member.appointment)
+    announce(member.appointment)
 
 
 @transaction.atomic
 def update_status(
-    participant: Participant,
+    member: Member,
     *,
     camera: bool | None = None,
     microphone: bool | None = None,
+    screen: bool | None = None,
     check: dict[str, Any] | None = None,
-) -> None:
+) -> Member:
     """Store the live device status; device details only after consent (J5)."""
-    participant = _locked(participant)
-    if not participant.consented_at:
+    member = locked_member(member)
+    if check is not None and (member.is_staff or not member.consented_at):
         raise NotAllowed(_("Please agree to the consent text first."))
-    if camera is not None:
-        participant.camera_on = camera
-    if microphone is not None:
-        participant.microphone_on = microphone
+    if screen and not member.may("share_screen"):
+        raise NotAllowed(_("The counselor has not allowed you to share your screen."))
+    changed = []
+    switches = (("camera_on", camera), ("microphone_on", microphone), ("screen_on", screen))
+    for name, value in switches:
+        if value is not None and getattr(member, name) != value:
+            setattr(member, name, value)
+            changed.append(name)
     if check is not None:
-        participant.check_result = check["result"]
-        participant.check_details = check.get("details", {})
-    participant.save()
-    announce(participant.appointment)
+        member.check_result = check["result"]
+        member.check_details = check.get("details", {})
+        changed += ["check_result", "check_details"]
+    if changed:
+        save_member(member, *changed)
+        announce(member.appointment)
+    return member
 
 
 @transaction.atomic
-def admit(participant: Participant, *, by) -> Participant:
-    """The counselor lets the participant in; the call starts with the first admission."""
-    participant = _locked(participant)
-    appointment = participant.appointment
-    _require_counselor(appointment, by)
-    _require_running(appointment)
-    if participant.presence != Presence.WAITING:
+def admit(member: Member, *, by: Member) -> Member:
+    """The host lets a waiting person in; the call starts with the first admission (J10)."""
+    member = locked_member(member)
+    appointment = _require_host(member, by)
+    if member.presence != Presence.WAITING:
         raise NotAllowed(_("This person is not in the waiting room."))
     now = timezone.now()
-    participant.admitted_at = now
-    participant.presence = Presence.IN_CALL
-    participant.save()
+    member.admitted_at = now
+    member.presence = Presence.IN_CALL
+    save_member(member, "admitted_at", "presence")
     if not appointment.call_started_at:
-        Appointment.objects.filter(pk=appointment.pk).update(call_started_at=now)
+        appointment.call_started_at = now
+        appointment.save(update_fields=["call_started_at", "updated_at"])
+        publish_appointment(appointment)
     record(
-        "participant.admitted",
+        "member.admitted",
         agency=appointment.agency,
-        actor=by,
+        by=by,
         appointment=appointment,
-        participant=str(participant.public_id),
-        role=participant.role,
-    )
-    publish(
-        room_group(appointment.public_id), "room.admitted", participant=str(participant.public_id)
+        member=member.audit_ref,
+        role=member.role,
     )
     announce(appointment)
-    return participant
+    return member
 
 
 @transaction.atomic
-def confirm_identity(appointment: Appointment, *, by) -> Appointment:
-    """Record that the counselor checked the citizen's identity; no document is stored (J10)."""
-    appointment = Appointment.objects.select_for_update().get(pk=appointment.pk)
-    _require_counselor(appointment, by)
-    if not appointment.identity_checked_at:
-        appointment.identity_checked_at = timezone.now()
-        appointment.identity_checked_by = by
-        appointment.save(update_fields=["identity_checked_at", "identity_checked_by"])
+def confirm_identity(member: Member, *, by: Member) -> Member:
+    """Record that the host checked this person's identity; no document is stored (J10)."""
+    member = locked_member(member)
+    appointment = _require_host(member, by)
+    if member.is_staff:
+        raise NotAllowed(_("Only the identity of invited people is checked."))
+    if not member.identity_checked_at:
+        member.identity_checked_at = timezone.now()
+        member.identity_checked_by_id = by.user_id
+        save_member(member, "identity_checked_at", "identity_checked_by")
         record(
-            "appointment.identity_checked",
+            "member.identity_checked",
             agency=appointment.agency,
-            actor=by,
+            by=by,
             appointment=appointment,
+            member=member.audit_ref,
         )
-        announce(appointment)
-    return appointment
+    return member
 
 
 @transaction.atomic
-def allow_screen_sharing(participant: Participant, allowed: bool, *, by) -> Participant:
-    """The counselor lets the participant share a screen, or revokes it (which stops a share)."""
-    participant = _locked(participant)
-    appointment = participant.appointment
-    _require_counselor(appointment, by)
-    _require_running(appointment)
-    if participant.may_share_screen == allowed:
-        return participant
-    participant.may_share_screen = allowed
-    if not allowed:
-        participant.screen_on = False
-    participant.save(update_fields=["may_share_screen", "screen_on"])
+def set_permissions(member: Member, *, by: Member, **allowed: bool) -> Member:
+    """The host allows or forbids one person to share a screen, send documents or chat.
+
+    Revoking screen sharing ends a running share; every page hears of it at once.
+    """
+    member = locked_member(member)
+    appointment = _require_host(member, by)
+    if member.is_staff:
+        raise NotAllowed(_("Staff may always share their screen, send documents and chat."))
+    changed: dict[str, bool] = {}
+    for name, value in allowed.items():
+        if name not in PERMISSIONS:
+            raise ValueError(f"unknown permission {name}")
+        if getattr(member, f"may_{name}") != value:
+            setattr(member, f"may_{name}", value)
+            changed[name] = value
+    if not changed:
+        return member
+    fields = [f"may_{name}" for name in changed]
+    if changed.get("share_screen") is False and member.screen_on:
+        member.screen_on = False
+        fields.append("screen_on")
+    save_member(member, *fields)
     record(
-        "participant.screen_sharing_allowed" if allowed else "participant.screen_sharing_revoked",
+        "member.permissions_changed",
         agency=appointment.agency,
-        actor=by,
+        by=by,
         appointment=appointment,
-        participant=str(participant.public_id),
+        member=member.audit_ref,
+        **changed,
     )
-    announce(appointment)
-    return participant
+    return member
 
 
 @transaction.atomic
-def share_screen(participant: Participant, sharing: bool) -> None:
-    """The participant's page started or stopped sharing a screen; only while allowed."""
-    participant = _locked(participant)
-    if sharing and not participant.may_share_screen:
-        raise NotAllowed(_("The counselor has not allowed you to share your screen."))
-    if participant.screen_on != sharing:
-        participant.screen_on = sharing
-        participant.save(update_fields=["screen_on"])
-        announce(participant.appointment)
-
-
-@transaction.atomic
-def counselor_shares_screen(appointment: Appointment, sharing: bool) -> None:
-    """The counselor's page started or stopped sharing a screen; the room is told."""
-    if (
-        Appointment.objects.filter(pk=appointment.pk)
-        .exclude(counselor_screen_on=sharing)
-        .update(counselor_screen_on=sharing)
-    ):
-        announce(appointment)
-
-
-@transaction.atomic
-def leave(participant: Participant) -> None:
-    """The participant hung up. When nobody from outside is left, the consultation ends."""
-    participant = _locked(participant)
-    participant.presence = Presence.LEFT
-    participant.left_at = timezone.now()
-    participant.save()
-    appointment = participant.appointment
-    record(
-        "participant.left",
-        agency=appointment.agency,
-        appointment=appointment,
-        participant=str(participant.public_id),
-    )
-    others = (
-        appointment.participants.exclude(pk=participant.pk)
-        .filter(presence=Presence.IN_CALL)
-        .exists()
-    )
-    if appointment.call_started_at and not others:
-        _end(appointment, by=None, reason="participant_left")
+def leave(member: Member) -> None:
+    """The member hung up. The consultation goes on for the others; the link keeps working
+    until it ends, so an accidental tap has a way back. Only the host ends it for all."""
+    member = locked_member(member)
+    appointment = member.appointment
+    channel = member.channel
+    member.presence = Presence.LEFT
+    member.left_at = timezone.now()
+    member.session = member.channel = ""
+    member.screen_on = False
+    save_member(member)
+    record("member.left", agency=appointment.agency, by=member, appointment=appointment)
+    close_connection(channel, "left")
+    _end_if_everyone_is_gone(appointment)
     announce(appointment)
 
 
 @transaction.atomic
-def end_call(appointment: Appointment, *, by) -> Appointment:
-    """The counselor ends the consultation for everybody."""
+def end_call(appointment: Appointment, *, by: Member) -> Appointment:
+    """The host ends the consultation for everybody."""
     appointment = Appointment.objects.select_for_update().get(pk=appointment.pk)
-    _require_counselor(appointment, by)
+    if not _is_host(by, appointment):
+        raise NotAllowed(_("Only the host can end the consultation for everybody."))
     if not appointment.call_ended_at:
-        _end(appointment, by=by, reason="ended_by_counselor")
+        _end(appointment, by=by, reason="ended_by_host")
         announce(appointment)
     return appointment
+
+
+def _end_if_everyone_is_gone(appointment: Appointment) -> None:
+    """After its planned end, a consultation that nobody is connected to any more is over."""
+    appointment = Appointment.objects.select_for_update().get(pk=appointment.pk)
+    if not appointment.is_running or timezone.now() < appointment.ends_at:
+        return
+    if appointment.members.exclude(session="").exists():
+        return
+    _end(appointment, by=None, reason="everyone_left")
 
 
 def _end(appointment: Appointment, *, by, reason: str) -> None:
     now = timezone.now()
-    Appointment.objects.filter(pk=appointment.pk).update(
-        call_ended_at=now, call_started_at=appointment.call_started_at or now
-    )
-    appointment.participants.filter(presence__in=[Presence.WAITING, Presence.IN_CALL]).update(
-        presence=Presence.LEFT, left_at=now
-    )
+    appointment.call_ended_at = now
+    appointment.call_started_at = appointment.call_started_at or now
+    appointment.save(update_fields=["call_ended_at", "call_started_at", "updated_at"])
+    for member in appointment.members.filter(presence__in=[Presence.WAITING, Presence.IN_CALL]):
+        member.presence, member.left_at = Presence.LEFT, now
+        save_member(member, "presence", "left_at")
     record(
         "appointment.call_ended",
         agency=appointment.agency,
-        actor=by,
+        by=by,
         appointment=appointment,
         reason=reason,
     )
-    publish(room_group(appointment.public_id), "room.closed", reason="ended")
+    publish_appointment(appointment)
+    close_room(appointment, "ended")
 
 
-def _locked(participant: Participant) -> Participant:
-    """The participant's row, locked until the transaction ends, with appointment and agency."""
-    return (
-        Participant.objects.select_for_update()
-        .select_related("appointment__agency")
-        .get(pk=participant.pk)
-    )
-
-
-def _require_running(appointment: Appointment) -> None:
+def _require_host(member: Member, by: Member) -> Appointment:
+    """The acting member is the host of the member's consultation, and it has not ended."""
+    appointment = member.appointment
+    if not _is_host(by, appointment):
+        raise NotAllowed(_("Only the host can do this."))
     if appointment.call_ended_at or appointment.cancelled_at:
         raise NotAllowed(_("This consultation has already ended."))
+    return appointment
 
 
-def _require_counselor(appointment: Appointment, user) -> None:
-    staff = getattr(user, "staff", None)
-    if staff is None or staff.agency_id != appointment.agency_id:
-        raise NotAllowed(_("Only staff of this agency may do this."))
+def _is_host(by, appointment: Appointment) -> bool:
+    """Whether `by` is the host now: read afresh, a hand-over may have happened meanwhile."""
+    if not isinstance(by, Member) or by.appointment_id != appointment.pk:
+        return False
+    return Member.objects.filter(pk=by.pk, role=Member.Role.HOST, removed_at__isnull=True).exists()

@@ -1,85 +1,131 @@
-"""Who may enter a room, and the room state each kind of member is shown."""
+"""What the room's pages are told about its members and the appointment (docs/protocol.md).
 
-from dataclasses import dataclass
+The services publish a member's whole public entry with every change, so that the consumers
+pass it on without reading the database: a change costs one event, not a query per connection.
+"""
+
 from typing import Any
 
-from videotermin.appointments.models import Appointment, Participant
+from django.db.models import Q
 
+from videotermin.appointments.models import Appointment, Member
+from videotermin.lib.events import publish, room_group, send_to
+
+# Which members a browser session may act for: member public id -> the link it opened them with.
 SESSION_KEY = "videotermin.participants"
+Presence = Member.Presence
 
 
-@dataclass(frozen=True)
-class Member:
-    """An authenticated room connection: the counselor (user) or a participant."""
-
-    appointment: Appointment
-    user: Any = None
-    participant: Participant | None = None
-
-    @property
-    def is_counselor(self) -> bool:
-        return self.user is not None
+def opened_links(session) -> dict[str, int]:
+    """The members this browser session opened a link of, and the link's id."""
+    opened = session.get(SESSION_KEY) if session is not None else None
+    # Sessions from before links were remembered name no link: they open the link again.
+    return dict(opened) if isinstance(opened, dict) else {}
 
 
-def find_member(appointment_id: str, user, session) -> Member | None:
-    """The counselor of the appointment's agency, or a participant whose link opened the session."""
-    appointment = (
-        Appointment.objects.select_related("agency", "counselor")
-        .filter(public_id=appointment_id)
-        .first()
-    )
-    if appointment is None:
-        return None
-    staff = getattr(user, "staff", None) if user is not None and user.is_authenticated else None
-    if staff is not None:
-        return Member(appointment, user=user) if staff.agency_id == appointment.agency_id else None
-    allowed = set(session.get(SESSION_KEY, [])) if session is not None else set()
-    participant = appointment.participants.filter(public_id__in=allowed).first()
-    return Member(appointment, participant=participant) if participant else None
+def opened_members(queryset, session, *, working: bool = False):
+    """The members of the queryset whose link this session opened; with `working`, only while
+    that link still works (not replaced by a corrected address, not ended by a removal)."""
+    condition = Q(pk__in=[])
+    for public_id, link_id in opened_links(session).items():
+        link = (
+            Q(links__pk=link_id, links__revoked_at__isnull=True)
+            if working
+            else Q(links__pk=link_id)
+        )
+        condition |= Q(public_id=public_id) & link
+    return queryset.filter(condition, user__isnull=True).distinct()
 
 
-def room_state(appointment_pk: int, *, for_counselor: bool) -> dict[str, Any]:
-    """A snapshot of the room; device details only for the counselor."""
-    appointment = Appointment.objects.select_related("counselor").get(pk=appointment_pk)
-    participants = []
-    for p in appointment.participants.order_by("waiting_since", "pk"):
-        entry: dict[str, Any] = {
-            "id": str(p.public_id),
-            "role": p.role,
-            "name": p.name,
-            "presence": p.presence,
-            "admitted": p.admitted_at is not None,
-            "session": p.session if p.presence == Participant.Presence.IN_CALL else None,
-            "camera": p.camera_on,
-            "microphone": p.microphone_on,
-            "mayShareScreen": p.may_share_screen,
-            "screen": p.screen_on and p.may_share_screen,
-        }
-        if for_counselor:
-            entry.update(
-                check=p.check_result or None,
-                checkDetails=p.check_details,
-                browser=p.browser,
-                os=p.operating_system,
-                waitingSince=p.waiting_since.isoformat() if p.waiting_since else None,
-            )
-        participants.append(entry)
-    counselor = appointment.counselor
+def link_works(session, member: Member) -> bool:
+    """Whether the link this session opened the member with still works."""
+    link_id = opened_links(session).get(str(member.public_id))
+    return link_id is not None and member.links.filter(pk=link_id, revoked_at=None).exists()
+
+
+def member_entry(member: Member) -> dict[str, Any]:
+    """What every page in the room may know of a member."""
+    connected = member.presence == Presence.IN_CALL and bool(member.session)
     return {
-        "type": "room",
-        "v": 1,
-        "appointment": {
-            "id": str(appointment.public_id),
-            "startsAt": appointment.starts_at.isoformat(),
-            "callStarted": appointment.call_started_at is not None,
-            "callEnded": appointment.call_ended_at is not None,
-            "cancelled": appointment.cancelled_at is not None,
-            "identityChecked": appointment.identity_checked_at is not None,
+        "id": str(member.public_id),
+        "role": member.role,
+        "name": member.display_name,
+        "presence": member.presence,
+        "admitted": member.is_staff or member.admitted_at is not None,
+        "session": member.session if connected else None,
+        "camera": member.camera_on,
+        "microphone": member.microphone_on,
+        "screen": member.screen_on and member.may("share_screen"),
+        "may": {
+            "screen": member.may("share_screen"),
+            "documents": member.may("send_documents"),
+            "chat": member.may("chat"),
         },
-        "counselor": {
-            "name": counselor.get_full_name() or counselor.get_username(),
-            "session": appointment.counselor_session or None,
-            "screen": appointment.counselor_screen_on and bool(appointment.counselor_session),
-        },
-        "participants": participants,
+        "identityChecked": member.identity_checked_at is not None,
     }
+
+
+def member_details(member: Member) -> dict[str, Any]:
+    """What only the staff's pages see: the device check and the waiting time (J9)."""
+    return {
+        "check": member.check_result or None,
+        "checkDetails": member.check_details,
+        "browser": member.browser,
+        "os": member.operating_system,
+        "waitingSince": member.waiting_since.isoformat() if member.waiting_since else None,
+        "language": member.language,
+        "consented": member.consented_at is not None,
+    }
+
+
+def appointment_entry(appointment: Appointment) -> dict[str, Any]:
+    return {
+        "id": str(appointment.public_id),
+        "startsAt": appointment.starts_at.isoformat(),
+        "endsAt": appointment.ends_at.isoformat(),
+        "callStarted": appointment.call_started_at is not None,
+        "callEnded": appointment.call_ended_at is not None,
+        "cancelled": appointment.cancelled_at is not None,
+    }
+
+
+def room_event(member: Member, op: str = "changed") -> dict[str, Any]:
+    """The server-side form of a member delta: the entry, the staff's details and the route."""
+    return {
+        "op": op,
+        "version": member.version,
+        # Where signals for this member's current connection go; never sent to a browser.
+        "channel": member.channel if member.session else "",
+        "member": member_entry(member),
+        "details": member_details(member),
+    }
+
+
+def snapshot(appointment: Appointment) -> list[dict[str, Any]]:
+    """Every member still in the consultation, in the form of a delta (one query)."""
+    members = appointment.members.filter(removed_at__isnull=True).select_related("user")
+    return [room_event(member, "added") for member in members.order_by("pk")]
+
+
+def publish_member(member: Member, op: str = "changed") -> None:
+    """Tell the room that a member came, changed or left for good, after the commit."""
+    publish(room_group(member.appointment.public_id), "room.member", **room_event(member, op))
+
+
+def publish_appointment(appointment: Appointment) -> None:
+    publish(
+        room_group(appointment.public_id),
+        "room.appointment",
+        appointment=appointment_entry(appointment),
+    )
+
+
+def close_room(appointment: Appointment, reason: str) -> None:
+    """Every connection of the room is told why and closed (ended, cancelled)."""
+    publish(room_group(appointment.public_id), "room.closed", reason=reason)
+
+
+def close_connection(channel: str, reason: str) -> None:
+    """One connection is told why and closed (superseded, removed, withdrawn)."""
+    if channel:
+        send_to(channel, "room.kicked", reason=reason)

@@ -1,12 +1,14 @@
-"""The test call (echo through the server) and the network check's endpoints (J7).
+"""The test call (echo through the server) and the network check's endpoints (J7, S4).
 
-Only the browser that opened the participant's link, after consent, may use them. Nothing of
-what passes through is stored; the results reach the server only with the check result.
+Only the browser that opened a participant's link, after consent, may use them, or a signed-in
+staff member checking their own devices (from the office or from home). Nothing of what passes
+through is stored; a participant's results reach the server only with the check result.
 """
 
 import json
 import logging
 import os
+from dataclasses import dataclass
 
 from asgiref.sync import sync_to_async
 from django.http import HttpRequest, HttpResponse, JsonResponse
@@ -15,7 +17,8 @@ from django.utils.translation import get_language, override
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
-from videotermin.appointments.models import Participant
+from videotermin.appointments.models import Member
+from videotermin.calls.state import link_works
 from videotermin.checks import echo
 from videotermin.checks.limits import WINDOW_SECONDS, take_probe
 from videotermin.journey.access import find_participant
@@ -38,19 +41,42 @@ def _json(data: dict, status: int = 200) -> HttpResponse:
     return _no_store(JsonResponse(data, status=status))
 
 
-def _checking_participant(request: HttpRequest, participant_id) -> Participant | None:
+@dataclass(frozen=True)
+class Checker:
+    """Who checks: whose test-call place and measurement allowance it is, in which language."""
+
+    owner: str
+    language: str
+
+
+def _checking_participant(request: HttpRequest, participant_id) -> Member | None:
     """The participant if this browser opened the link, agreed, and the appointment still runs."""
     participant = find_participant(request, participant_id)
     if participant is None or not participant.consented_at:
         return None
     appointment = participant.appointment
-    if appointment.cancelled_at or appointment.call_ended_at or not appointment.links_valid():
+    if participant.removed_at or appointment.cancelled_at or not appointment.links_valid():
+        return None
+    if not link_works(request.session, participant):
         return None
     return participant
 
 
-def _too_many(participant: Participant) -> HttpResponse:
-    with override(participant.language):
+def _checker(request: HttpRequest, participant_id=None) -> Checker | None:
+    """A participant on their own link's pages, or a staff member on the workspace's."""
+    if participant_id is None:
+        user = request.user
+        if user.is_authenticated and getattr(user, "staff", None) is not None:
+            return Checker(f"staff:{user.pk}", get_language())
+        return None
+    participant = _checking_participant(request, participant_id)
+    if participant is None:
+        return None
+    return Checker(str(participant.public_id), participant.language)
+
+
+def _too_many(checker: Checker) -> HttpResponse:
+    with override(checker.language):
         message = _("Too many measurements in a short time. Please try again in a few minutes.")
     response = _json({"error": message}, status=429)
     response.headers["Retry-After"] = str(WINDOW_SECONDS)
@@ -59,16 +85,19 @@ def _too_many(participant: Participant) -> HttpResponse:
 
 def _refusal(request: HttpRequest, participant_id) -> HttpResponse:
     """403 in the language of the participant whose link this browser holds, else its own."""
-    known = find_participant(request, participant_id)
+    known = find_participant(request, participant_id) if participant_id else None
     with override(known.language if known else get_language()):
-        message = _("Please open your personal link and agree to the consent text first.")
+        if participant_id is None:
+            message = _("Please sign in to the staff workspace first.")
+        else:
+            message = _("Please open your personal link and agree to the consent text first.")
     return _json({"error": message}, status=403)
 
 
 @require_POST
-async def echo_start(request: HttpRequest, participant) -> HttpResponse:
+async def echo_start(request: HttpRequest, participant=None) -> HttpResponse:
     """Answer the check page's offer with a peer connection that sends its media back."""
-    found = await sync_to_async(_checking_participant)(request, participant)
+    found = await sync_to_async(_checker)(request, participant)
     if found is None:
         return await sync_to_async(_refusal)(request, participant)
     with override(found.language):
@@ -81,7 +110,7 @@ async def echo_start(request: HttpRequest, participant) -> HttpResponse:
         if not valid or len(sdp) > MAX_OFFER_CHARS:
             return _json({"error": _("The test call could not be started.")}, status=400)
         try:
-            call_id, answer = await echo.backend().answer(str(found.public_id), sdp)
+            call_id, answer = await echo.backend().answer(found.owner, sdp)
         except echo.Busy:
             response = _json(
                 {"error": _("Many people are testing right now. Please try again in a moment.")},
@@ -102,27 +131,27 @@ async def echo_start(request: HttpRequest, participant) -> HttpResponse:
 
 
 @require_POST
-async def echo_stop(request: HttpRequest, participant) -> HttpResponse:
-    """End this participant's test call (the page hangs up or goes away)."""
-    found = await sync_to_async(_checking_participant)(request, participant)
+async def echo_stop(request: HttpRequest, participant=None) -> HttpResponse:
+    """End this checker's test call (the page hangs up or goes away)."""
+    found = await sync_to_async(_checker)(request, participant)
     if found is None:
         return await sync_to_async(_refusal)(request, participant)
-    await echo.backend().close_owner(str(found.public_id))
+    await echo.backend().close_owner(found.owner)
     return _no_store(HttpResponse(status=204))
 
 
 @require_GET
-def ping(request: HttpRequest, participant) -> HttpResponse:
+def ping(request: HttpRequest, participant=None) -> HttpResponse:
     """Nothing, quickly: the round trip is measured in the browser."""
-    if _checking_participant(request, participant) is None:
+    if _checker(request, participant) is None:
         return _refusal(request, participant)
     return _no_store(HttpResponse(status=204))
 
 
 @require_GET
-def download(request: HttpRequest, participant) -> HttpResponse:
+def download(request: HttpRequest, participant=None) -> HttpResponse:
     """Random bytes (nothing for compression to shrink) of the asked size, for the download rate."""
-    found = _checking_participant(request, participant)
+    found = _checker(request, participant)
     if found is None:
         return _refusal(request, participant)
     try:
@@ -132,7 +161,7 @@ def download(request: HttpRequest, participant) -> HttpResponse:
     if not MIN_PAYLOAD_BYTES <= size <= MAX_PAYLOAD_BYTES:
         with override(found.language):
             return _json({"error": _("This size cannot be measured.")}, status=400)
-    if not take_probe(str(found.public_id)):
+    if not take_probe(found.owner):
         return _too_many(found)
     # os.urandom: fast and incompressible; secrets would be the same bytes, only slower.
     response = HttpResponse(os.urandom(size), content_type="application/octet-stream")
@@ -140,9 +169,9 @@ def download(request: HttpRequest, participant) -> HttpResponse:
 
 
 @require_POST
-def upload(request: HttpRequest, participant) -> HttpResponse:
+def upload(request: HttpRequest, participant=None) -> HttpResponse:
     """Take the uploaded bytes, count them and forget them, for the upload rate."""
-    found = _checking_participant(request, participant)
+    found = _checker(request, participant)
     if found is None:
         return _refusal(request, participant)
     try:
@@ -152,7 +181,7 @@ def upload(request: HttpRequest, participant) -> HttpResponse:
     if not MIN_PAYLOAD_BYTES <= length <= MAX_PAYLOAD_BYTES:
         with override(found.language):
             return _json({"error": _("This size cannot be measured.")}, status=400)
-    if not take_probe(str(found.public_id)):
+    if not take_probe(found.owner):
         return _too_many(found)
     received = len(request.body)
     return _json({"bytes": received})

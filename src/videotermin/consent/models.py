@@ -4,7 +4,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from videotermin.agencies.models import Agency
-from videotermin.appointments.models import Participant
+from videotermin.appointments.models import Member
 
 
 class ConsentText(models.Model):
@@ -33,11 +33,9 @@ class ConsentText(models.Model):
 
 
 class ConsentDecision(models.Model):
-    """What a participant answered to which version, and when. Nothing else is recorded."""
+    """What a member answered to which version, and when. Nothing else is recorded."""
 
-    participant = models.ForeignKey(
-        Participant, on_delete=models.CASCADE, related_name="consent_decisions"
-    )
+    member = models.ForeignKey(Member, on_delete=models.CASCADE, related_name="consent_decisions")
     text = models.ForeignKey(ConsentText, on_delete=models.PROTECT, related_name="decisions")
     accepted = models.BooleanField()
     decided_at = models.DateTimeField(auto_now_add=True)
@@ -47,4 +45,4 @@ class ConsentDecision(models.Model):
         verbose_name_plural = _("consent decisions")
 
     def __str__(self) -> str:
-        return f"{self.participant}: {'accepted' if self.accepted else 'declined'} {self.text}"
+        return f"{self.member}: {'accepted' if self.accepted else 'declined'} {self.text}"

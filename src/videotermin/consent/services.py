@@ -5,8 +5,8 @@ from pathlib import Path
 from django.db import transaction
 from django.utils import timezone
 
-from videotermin.appointments.models import Participant
-from videotermin.appointments.services import announce
+from videotermin.appointments.models import Member
+from videotermin.appointments.services import announce, locked_member, save_member
 from videotermin.audit.services import record
 from videotermin.consent.models import ConsentDecision, ConsentText
 
@@ -43,25 +43,26 @@ def paragraphs(text: ConsentText) -> list[dict]:
 
 
 @transaction.atomic
-def decide(participant: Participant, text: ConsentText, *, accepted: bool) -> ConsentDecision:
+def decide(member: Member, text: ConsentText, *, accepted: bool) -> ConsentDecision:
     """Record the answer with the version and time; declining removes stored device data."""
-    participant = Participant.objects.select_for_update().get(pk=participant.pk)
-    decision = ConsentDecision.objects.create(participant=participant, text=text, accepted=accepted)
+    member = locked_member(member)
+    decision = ConsentDecision.objects.create(member=member, text=text, accepted=accepted)
     now = timezone.now()
     if accepted:
-        participant.consented_at = now
-        participant.declined_at = None
+        member.consented_at = now
+        member.declined_at = None
     else:
-        participant.consented_at = None
-        participant.declined_at = now
-        participant.check_result = ""
-        participant.check_details = {}
-        participant.browser = participant.operating_system = ""
-    participant.save()
-    appointment = participant.appointment
+        member.consented_at = None
+        member.declined_at = now
+        member.check_result = ""
+        member.check_details = {}
+        member.browser = member.operating_system = ""
+    save_member(member)
+    appointment = member.appointment
     record(
         "consent.accepted" if accepted else "consent.declined",
         agency=appointment.agency,
+        by=member,
         appointment=appointment,
         version=text.version,
         language=text.language,

@@ -18,11 +18,18 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 from pydantic import ValidationError
 
-from videotermin.appointments.models import Appointment, Participant
-from videotermin.appointments.services import LinkError, NotAllowed, can_enter, resolve_link
+from videotermin.appointments.models import Appointment, Member
+from videotermin.appointments.services import (
+    LinkError,
+    NotAllowed,
+    can_enter,
+    check_member_access,
+    open_link,
+)
 from videotermin.calls import ice
 from videotermin.calls import services as calls
 from videotermin.calls.protocol import Check
+from videotermin.calls.state import link_works
 from videotermin.consent import services as consent
 from videotermin.journey.access import activate_language, find_participant, remember
 
@@ -54,12 +61,16 @@ def _open_link(request: HttpRequest, token: str) -> HttpResponse:
     try:
         if len(token) > MAX_TOKEN_LENGTH:
             raise LinkError(LinkError.UNKNOWN)
-        participant = resolve_link(token)
+        link = open_link(token)
     except LinkError as error:
-        if error.appointment is not None:
-            activate_language(request, error.appointment.language)
+        if error.member is not None:
+            activate_language(request, error.member.language)
         return link_error(request, error.reason, error.appointment)
-    remember(request, participant)
+    remember(request, link)
+    participant = link.member
+    if participant.consented_at and participant.admitted_at and participant.appointment.is_running:
+        # Back into the running call (J15): consent and device check hold for the consultation.
+        return redirect("journey:room", participant=participant.public_id)
     return redirect("journey:start", participant=participant.public_id)
 
 
@@ -82,21 +93,25 @@ def participant_page(view: Callable) -> Callable:
         if found is None:
             return render(request, "journey/forbidden.html", status=403)
         activate_language(request, found.language)
-        appointment = found.appointment
-        if appointment.cancelled_at:
-            return link_error(request, LinkError.CANCELLED, appointment)
-        if appointment.call_ended_at or not appointment.links_valid():
-            return link_error(request, LinkError.EXPIRED, appointment)
+        try:
+            check_member_access(found)
+            if not link_works(request.session, found):
+                raise LinkError(LinkError.REPLACED, found)
+        except LinkError as error:
+            return link_error(request, error.reason, error.appointment)
         return view(request, found, *args, **kwargs)
 
     return never_cache(wrapper)
 
 
-def _appointment_context(participant: Participant) -> dict:
+def _appointment_context(participant: Member) -> dict:
     appointment = participant.appointment
     counselor = appointment.counselor
     return {
         "participant": participant,
+        "role_label": ""
+        if participant.role == Member.Role.CITIZEN
+        else participant.get_role_display(),
         "appointment": appointment,
         "agency": appointment.agency,
         "counselor_name": counselor.get_full_name() or "",
@@ -104,7 +119,7 @@ def _appointment_context(participant: Participant) -> dict:
     }
 
 
-def _render_start(request: HttpRequest, participant: Participant, status: int = 200):
+def _render_start(request: HttpRequest, participant: Member, status: int = 200):
     text = consent.current_text(participant.appointment.agency, get_language())
     context = _appointment_context(participant) | {
         "text": text,
@@ -116,14 +131,14 @@ def _render_start(request: HttpRequest, participant: Participant, status: int = 
 
 @require_GET
 @participant_page
-def start(request: HttpRequest, participant: Participant) -> HttpResponse:
+def start(request: HttpRequest, participant: Member) -> HttpResponse:
     """J4 and J5: the appointment, the language switch and the consent text."""
     return _render_start(request, participant)
 
 
 @require_POST
 @participant_page
-def consent_view(request: HttpRequest, participant: Participant) -> HttpResponse:
+def consent_view(request: HttpRequest, participant: Member) -> HttpResponse:
     """Record "I agree" or "I do not agree" for the text version the citizen has read."""
     text = consent.current_text(participant.appointment.agency, get_language())
     decision = request.POST.get("decision")
@@ -142,11 +157,11 @@ def consent_view(request: HttpRequest, participant: Participant) -> HttpResponse
 
 @require_GET
 @participant_page
-def declined(request: HttpRequest, participant: Participant) -> HttpResponse:
+def declined(request: HttpRequest, participant: Member) -> HttpResponse:
     return render(request, "journey/declined.html", _appointment_context(participant))
 
 
-def _entry_context(participant: Participant) -> dict:
+def _entry_context(participant: Member) -> dict:
     appointment = participant.appointment
     now = timezone.now()
     seconds = max(0, ceil((appointment.entry_opens_at - now).total_seconds()))
@@ -158,7 +173,7 @@ def _entry_context(participant: Participant) -> dict:
 
 @require_GET
 @participant_page
-def check(request: HttpRequest, participant: Participant) -> HttpResponse:
+def check(request: HttpRequest, participant: Member) -> HttpResponse:
     """J6 and J7: the automatic device check, and the way into the room (J8)."""
     if not participant.consented_at:
         return redirect("journey:start", participant=participant.public_id)
@@ -172,7 +187,7 @@ def _json_error(message: str, status: int = 400) -> JsonResponse:
 
 @require_POST
 @participant_page
-def check_result(request: HttpRequest, participant: Participant) -> JsonResponse:
+def check_result(request: HttpRequest, participant: Member) -> JsonResponse:
     """Store the result of the device check (with consent only); strict about the input."""
     if len(request.body) > MAX_CHECK_BYTES:
         return _json_error(_("The check result is too large."))
@@ -197,7 +212,7 @@ def check_result(request: HttpRequest, participant: Participant) -> JsonResponse
 
 @require_GET
 @participant_page
-def room(request: HttpRequest, participant: Participant) -> HttpResponse:
+def room(request: HttpRequest, participant: Member) -> HttpResponse:
     """J8 and J9: the waiting room and the call, once it is open; never before."""
     if not participant.consented_at:
         return redirect("journey:start", participant=participant.public_id)
@@ -217,10 +232,11 @@ def room(request: HttpRequest, participant: Participant) -> HttpResponse:
         return redirect("journey:check", participant=participant.public_id)
     return render(
         request,
-        "calls/citizen_room.html",
+        "calls/room.html",
         {
             "participant": participant,
             "appointment": appointment,
+            "staff_room": False,
             "ws_path": f"/ws/room/{appointment.public_id}/",
             "survey_url": reverse("survey:start", args=[participant.public_id]),
             "check_url": reverse("journey:check", args=[participant.public_id]),

@@ -13,7 +13,7 @@ def describe(public_id: str, user) -> dict[str, Any] | None:
     appointment = (
         Appointment.objects.visible_to(user)
         .select_related("location", "agency")
-        .prefetch_related("participants")
+        .prefetch_related("members")
         .filter(public_id=public_id)
         .first()
     )
@@ -27,7 +27,7 @@ def describe(public_id: str, user) -> dict[str, Any] | None:
         "statusLabel": str(status.label),
         "startsAt": timezone.localtime(appointment.starts_at).isoformat(),
         "citizen": {
-            "name": appointment.citizen_name,
+            "name": citizen.name if citizen else "",
             "presence": citizen.presence if citizen else None,
             "waitingSince": citizen.waiting_since.isoformat()
             if citizen and citizen.waiting_since
@@ -39,4 +39,14 @@ def describe(public_id: str, user) -> dict[str, Any] | None:
             "microphone": citizen.microphone_on if citizen else False,
             "network": network_summary(citizen.check_details) if citizen else "",
         },
+        "extras": [
+            {
+                "name": member.name,
+                "role": member.role,
+                "roleLabel": str(member.get_role_display()),
+                "presence": member.presence,
+            }
+            for member in appointment.externals()
+            if member is not citizen
+        ],
     }

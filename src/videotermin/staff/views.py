@@ -9,7 +9,7 @@ from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -19,9 +19,9 @@ from django.views.decorators.http import require_POST
 
 from videotermin.agencies.models import StaffMember
 from videotermin.appointments import services
-from videotermin.appointments.models import Appointment
+from videotermin.appointments.models import MAX_MEMBERS, Appointment, Member
 from videotermin.calls import ice
-from videotermin.staff.forms import AppointmentForm
+from videotermin.staff.forms import AppointmentForm, ExtrasFormSet, InviteeForm, MemberForm
 
 UPCOMING_DAYS = 14
 
@@ -55,7 +55,7 @@ def _appointments(request: HttpRequest):
     return (
         Appointment.objects.visible_to(request.user)
         .select_related("agency", "location", "counselor")
-        .prefetch_related("participants")
+        .prefetch_related("members__user")
     )
 
 
@@ -85,8 +85,14 @@ def _rows(appointments) -> list[dict]:
     rows = []
     for appointment in appointments:
         citizen = appointment.citizen()
+        extras = [m for m in appointment.externals() if m is not citizen]
         rows.append(
-            {"appointment": appointment, "citizen": citizen, "status": appointment.status(now)}
+            {
+                "appointment": appointment,
+                "citizen": citizen,
+                "extras": extras,
+                "status": appointment.status(now),
+            }
         )
     return rows
 
@@ -135,19 +141,27 @@ def create(request: HttpRequest) -> HttpResponse:
         "language": "de",
     }
     form = AppointmentForm(request.POST or None, agency=staff.agency, initial=initial)
-    if request.method == "POST" and form.is_valid():
+    extras = ExtrasFormSet(request.POST or None, prefix="extra")
+    if request.method == "POST" and form.is_valid() and extras.is_valid():
+        invitees = [row.invitee() for row in extras if row.has_changed()]
         try:
-            booking = services.create_appointment(counselor=request.user, **form.cleaned_data)
+            booking = services.create_appointment(
+                by=request.user,
+                citizen=form.citizen(),
+                extras=invitees,
+                **form.appointment_fields(),
+            )
         except services.NotAllowed as error:
             form.add_error(None, str(error))
         else:
             messages.success(
                 request,
                 _("The appointment with %(name)s was booked and the invitation sent.")
-                % {"name": booking.appointment.citizen_name},
+                % {"name": booking.citizen.name},
             )
             return redirect(_day_url(_local_day(booking.appointment.starts_at)))
-    return render(request, "staff/appointment_form.html", {"form": form, "appointment": None})
+    context = {"form": form, "extras": extras, "appointment": None}
+    return render(request, "staff/appointment_form.html", context)
 
 
 @staff_required
@@ -156,19 +170,33 @@ def edit(request: HttpRequest, public_id) -> HttpResponse:
     if appointment.is_cancelled or appointment.call_ended_at:
         messages.error(request, _("A cancelled or finished appointment cannot be changed."))
         return redirect(_day_url(_local_day(appointment.starts_at)))
-    initial = {field: getattr(appointment, field) for field in services.EDITABLE_FIELDS}
+    citizen = appointment.citizen()
+    initial = {name: getattr(appointment, name) for name in services.EDITABLE_FIELDS}
+    if citizen is not None:
+        initial |= {
+            "citizen_name": citizen.name,
+            "citizen_email": citizen.email,
+            "language": citizen.language,
+            "customer_number": citizen.customer_number,
+        }
     form = AppointmentForm(request.POST or None, agency=appointment.agency, initial=initial)
     if request.method == "POST" and form.is_valid():
         try:
-            appointment = services.update_appointment(
-                appointment, by=request.user, **form.cleaned_data
+            # One change for the counselor: time and place, and the citizen's details.
+            appointment, _changed = services.change_booking(
+                appointment,
+                by=request.user,
+                appointment_changes=form.appointment_fields(),
+                member=citizen,
+                member_changes=form.citizen_fields() if citizen is not None else None,
             )
         except services.NotAllowed as error:
             form.add_error(None, str(error))
         else:
             messages.success(
                 request,
-                _("The appointment with %(name)s was saved.") % {"name": appointment.citizen_name},
+                _("The appointment with %(name)s was saved.")
+                % {"name": form.cleaned_data["citizen_name"]},
             )
             return redirect(_day_url(_local_day(appointment.starts_at)))
     return render(
@@ -180,6 +208,7 @@ def edit(request: HttpRequest, public_id) -> HttpResponse:
 def cancel(request: HttpRequest, public_id) -> HttpResponse:
     appointment = _get_appointment(request, public_id)
     back = _day_url(_local_day(appointment.starts_at))
+    citizen = appointment.citizen()
     if request.method == "POST":
         try:
             services.cancel_appointment(appointment, by=request.user)
@@ -188,40 +217,153 @@ def cancel(request: HttpRequest, public_id) -> HttpResponse:
         else:
             messages.success(
                 request,
-                _("The appointment with %(name)s was cancelled; the citizen is informed by e-mail.")
-                % {"name": appointment.citizen_name},
+                _(
+                    "The appointment with %(name)s was cancelled; everyone invited is informed by "
+                    "e-mail."
+                )
+                % {"name": citizen.name if citizen else ""},
             )
         return redirect(back)
-    return render(request, "staff/cancel.html", {"appointment": appointment, "back": back})
+    context = {"appointment": appointment, "citizen": citizen, "back": back}
+    return render(request, "staff/cancel.html", context)
+
+
+def _get_member(appointment: Appointment, member_id) -> Member:
+    return get_object_or_404(
+        appointment.members.filter(removed_at__isnull=True, user__isnull=True),
+        public_id=member_id,
+    )
 
 
 @require_POST
 @staff_required
-def resend(request: HttpRequest, public_id) -> HttpResponse:
+def resend(request: HttpRequest, public_id, member_id=None) -> HttpResponse:
+    """Send an invitation again: the citizen's from the day view, anyone's from the people page."""
     appointment = _get_appointment(request, public_id)
+    member = _get_member(appointment, member_id) if member_id else appointment.citizen()
     try:
-        services.resend_invitation(appointment, by=request.user)
+        if member is None:
+            raise services.NotAllowed(_("This appointment has no citizen to invite."))
+        services.resend_invitation(member, by=request.user)
     except services.NotAllowed as error:
         messages.error(request, str(error))
     else:
         messages.success(
-            request,
-            _("The invitation was sent again to %(email)s.") % {"email": appointment.citizen_email},
+            request, _("The invitation was sent again to %(email)s.") % {"email": member.email}
         )
+    if member_id:
+        return redirect("staff:people", public_id=appointment.public_id)
     return redirect(_day_url(_local_day(appointment.starts_at)))
 
 
 @staff_required
-def room(request: HttpRequest, public_id) -> HttpResponse:
-    """The counselor's side of the consultation room (template and script: calls app)."""
+def people(request: HttpRequest, public_id) -> HttpResponse:
+    """Everyone in the consultation, and inviting one more person (S5)."""
     appointment = _get_appointment(request, public_id)
+    form = InviteeForm(request.POST or None)
+    wants_json = "application/json" in request.headers.get("Accept", "")
+    if request.method == "POST":
+        if form.is_valid():
+            try:
+                member, _token = services.add_member(appointment, form.invitee(), by=request.user)
+            except services.NotAllowed as error:
+                form.add_error(None, str(error))
+            else:
+                done = _("%(name)s is invited; the invitation went to %(email)s.") % {
+                    "name": member.name,
+                    "email": member.email,
+                }
+                if wants_json:
+                    return JsonResponse({"member": str(member.public_id), "message": done})
+                messages.success(request, done)
+                return redirect("staff:people", public_id=appointment.public_id)
+        if wants_json:
+            return JsonResponse({"errors": _form_errors(form)}, status=400)
+    context = {
+        "appointment": appointment,
+        "members": appointment.present_members(),
+        "form": form,
+        "full": len(appointment.present_members()) >= MAX_MEMBERS,
+        "max_members": MAX_MEMBERS,
+        "back": _day_url(_local_day(appointment.starts_at)),
+    }
+    return render(request, "staff/people.html", context)
+
+
+def _form_errors(form) -> list[str]:
+    """The form's errors as sentences for a page that shows them without reloading."""
+    errors = [str(error) for error in form.non_field_errors()]
+    for name, field_errors in form.errors.items():
+        if name != "__all__":
+            label = form.fields[name].label
+            errors += [f"{label}: {error}" for error in field_errors]
+    return errors
+
+
+@staff_required
+def edit_member(request: HttpRequest, public_id, member_id) -> HttpResponse:
+    appointment = _get_appointment(request, public_id)
+    member = _get_member(appointment, member_id)
+    initial = {"name": member.name, "email": member.email, "language": member.language}
+    form = MemberForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.update_member(member, by=request.user, **form.cleaned_data)
+        except services.NotAllowed as error:
+            form.add_error(None, str(error))
+        else:
+            messages.success(
+                request,
+                _("The details of %(name)s were saved.") % {"name": form.cleaned_data["name"]},
+            )
+            return redirect("staff:people", public_id=appointment.public_id)
+    context = {"appointment": appointment, "member": member, "form": form}
+    return render(request, "staff/member_form.html", context)
+
+
+@staff_required
+def remove_member(request: HttpRequest, public_id, member_id) -> HttpResponse:
+    appointment = _get_appointment(request, public_id)
+    member = _get_member(appointment, member_id)
+    back = reverse("staff:people", args=[appointment.public_id])
+    if request.method == "POST":
+        try:
+            services.remove_member(member, by=request.user)
+        except services.NotAllowed as error:
+            messages.error(request, str(error))
+        else:
+            messages.success(
+                request,
+                _("%(name)s is no longer invited; their link has stopped working.")
+                % {"name": member.name},
+            )
+        return redirect(back)
+    context = {"appointment": appointment, "member": member, "back": back}
+    return render(request, "staff/remove_member.html", context)
+
+
+@staff_required
+def room(request: HttpRequest, public_id) -> HttpResponse:
+    """The staff's side of the consultation room: the host's, or a colleague's who joins."""
+    appointment = _get_appointment(request, public_id)
+    citizen = appointment.citizen()
     return render(
         request,
-        "calls/counselor_room.html",
+        "calls/room.html",
         {
             "appointment": appointment,
-            "citizen": appointment.citizen(),
+            "title_name": citizen.name if citizen else "",
+            "staff_room": True,
+            "invite_url": reverse("staff:people", args=[appointment.public_id]),
+            "day_url": reverse("staff:day"),
+            "invite_form": InviteeForm(auto_id="invite-%s"),
             "ws_path": f"/ws/room/{appointment.public_id}/",
             **ice.page_context(appointment.agency, ice.staff_member_id(request.user)),
         },
     )
+
+
+@staff_required
+def own_check(request: HttpRequest) -> HttpResponse:
+    """The staff member's own device check and test call (S4); nothing of it is stored."""
+    return render(request, "staff/check.html")

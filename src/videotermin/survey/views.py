@@ -5,6 +5,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
@@ -35,15 +36,24 @@ def start(request: HttpRequest, participant) -> HttpResponse:
         return render(request, "survey/unavailable.html", status=403)
     activate_language(request, found.language)
     agency = found.appointment.agency
+    appointment = found.appointment
+    # Left by accident? While the consultation runs, the way back stays open (J12).
+    running = appointment.is_running and not found.removed_at and appointment.links_valid()
+    room_url = reverse("journey:room", args=[found.public_id]) if running else None
     done = request.session.get(DONE_KEY, [])
     if str(found.public_id) in done:
-        return render(request, "survey/thanks.html", {"agency": agency, "again": True})
+        context = {"agency": agency, "again": True, "room_url": room_url}
+        return render(request, "survey/thanks.html", context)
     form = SurveyForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         SurveyResponse.objects.create(agency=agency, day=_today(agency), **form.cleaned_data)
         request.session[DONE_KEY] = [*done, str(found.public_id)]
+        if room_url:
+            # Still running: the thanks keep the way back (a reload asks nothing twice).
+            return render(request, "survey/thanks.html", {"agency": agency, "room_url": room_url})
         return redirect("survey:thanks")
-    return render(request, "survey/start.html", {"form": form, "agency": agency})
+    context = {"form": form, "agency": agency, "room_url": room_url}
+    return render(request, "survey/start.html", context)
 
 
 def thanks(request: HttpRequest) -> HttpResponse:

@@ -1,4 +1,5 @@
-"""Set up a demo agency, a counselor and an appointment starting in three minutes."""
+"""Set up a demo agency, a counselor and an appointment (a citizen and an interpreter) in three
+minutes."""
 
 import secrets
 from datetime import timedelta
@@ -11,15 +12,16 @@ from django.utils import timezone
 
 from videotermin.agencies.models import Agency, Location, StaffMember
 from videotermin.appointments import emails
-from videotermin.appointments.models import Appointment
-from videotermin.appointments.services import create_appointment
+from videotermin.appointments.models import Appointment, Member
+from videotermin.appointments.services import Invitee, create_appointment
 
 USERNAME = "berater"
 CITIZEN_EMAIL = "erika@example.org"
+INTERPRETER_EMAIL = "olena@example.org"
 
 
 class Command(BaseCommand):
-    help = "Create (or reuse) a demo agency and counselor, book an appointment in 3 minutes."
+    help = "Create a demo agency and counselor; book a citizen and an interpreter in 3 minutes."
 
     def handle(self, *args, **options) -> None:
         agency, _ = Agency.objects.get_or_create(
@@ -48,14 +50,20 @@ class Command(BaseCommand):
             user=user, defaults={"agency": agency, "location": location}
         )
         # Earlier runs' appointments would only clutter the day view; one fresh one is enough.
-        Appointment.objects.filter(agency=agency, citizen_email=CITIZEN_EMAIL).delete()
+        Appointment.objects.filter(agency=agency, members__email=CITIZEN_EMAIL).delete()
         booking = create_appointment(
-            counselor=user,
+            by=user,
             location=location,
             starts_at=timezone.now() + timedelta(minutes=3),
-            citizen_name="Erika Mustermann",
-            citizen_email=CITIZEN_EMAIL,
-            language="de",
+            citizen=Invitee(name="Erika Mustermann", email=CITIZEN_EMAIL, language="de"),
+            extras=[
+                Invitee(
+                    name="Olena Koval",
+                    email=INTERPRETER_EMAIL,
+                    role=Member.Role.INTERPRETER,
+                    language="en",
+                )
+            ],
         )
 
         out = self.stdout
@@ -68,6 +76,10 @@ class Command(BaseCommand):
         out.write("")
         out.write("Citizen Erika Mustermann (appointment starts in 3 minutes)")
         out.write(f"  personal link: {emails.personal_link(booking.token)}")
+        for member, token in booking.extras:
+            out.write("")
+            out.write(f"{member.get_role_display().capitalize()} {member.name}")
+            out.write(f"  personal link: {emails.personal_link(token)}")
         if settings.EMAIL_BACKEND.endswith("filebased.EmailBackend"):
             out.write("")
             out.write(f"E-mails are written to: {settings.EMAIL_FILE_PATH}")

@@ -1,15 +1,15 @@
 // Chat over each peer's pre-negotiated "chat" data channel (id 0, docs/protocol.md): plain text
-// both ways, browser to browser, never through the server and never stored. This module is also
-// the entry of the room pages' chat and documents panel (calls/_chat.html).
-import {peerListeners, peers} from './call.js';
+// to everybody or to one member, browser to browser, never through the server and never stored.
+// The room page loads this module (and the documents, transfer.js) when the chat panel is first
+// opened or the first message arrives. The sender shown is the member the server says is at the
+// other end of the peer connection, never a name the message claims.
 import {wireDocuments} from './transfer.js';
 
 /** The longest message, in UTF-16 code units as the textarea's maxlength counts them. */
 export const MAX_LENGTH = 2000;
-const MAX_NAME = 200;
 
-/** @typedef {import('./call.js').Peer} Peer */
-/** @typedef {{v: 1, type: 'message', text: string, from: string, role: string}} ChatMessage */
+/** @typedef {{v: 1, type: 'message', text: string, private?: boolean}} ChatMessage */
+/** @typedef {{member: string, channel: string, data: any, peer: any}} ChannelMessage */
 
 /**
  * The text as DOM nodes: http(s) addresses become links that open in a new tab without access
@@ -60,13 +60,9 @@ export function parseMessage(data) {
         return null;
     }
     if (!message || message.v !== 1 || message.type !== 'message') return null;
-    const {text, from, role} = message;
+    const {text} = message;
     if (typeof text !== 'string' || !text.trim() || text.length > MAX_LENGTH) return null;
-    return {
-        v: 1, type: 'message', text,
-        from: typeof from === 'string' ? from.slice(0, MAX_NAME) : '',
-        role: typeof role === 'string' ? role.slice(0, 40) : '',
-    };
+    return {v: 1, type: 'message', text, private: message.private === true};
 }
 
 /**
@@ -77,80 +73,49 @@ export function fill(template, values) {
     return (template || '').replace(/\{(\w+)\}/g, (all, key) => (key in values ? String(values[key]) : all));
 }
 
-/** Messages for channels not open yet; the outbox holds those sent while there is no peer. */
-/** @type {WeakMap<RTCDataChannel, string[]>} */
-const pending = new WeakMap();
-/** @type {string[]} */
-const outbox = [];
-
-/** @param {Peer} peer */
-function usable(peer) {
-    const state = peer.chat.readyState;
-    return peer.pc.signalingState !== 'closed' && (state === 'open' || state === 'connecting');
-}
-
-/** Send to every peer now, or as soon as its channel opens; nothing is lost meanwhile. */
-/** @param {string} data */
-function deliver(data) {
-    const targets = [...peers.values()].filter(usable);
-    if (!targets.length) outbox.push(data);
-    for (const peer of targets) {
-        if (peer.chat.readyState === 'open') peer.chat.send(data);
-        else /** @type {string[]} */ (pending.get(peer.chat)).push(data);
-    }
-}
-
-/** @param {HTMLElement} root the chat section of calls/_chat.html */
-function wirePanel(root) {
+/**
+ * Wire the chat and documents panel (calls/_chat.html).
+ * @param {{
+ *   room: import('./room.js').Room,
+ *   session: import('./mesh.js').MeshSession,
+ *   words: Record<string, string>,
+ *   early: ChannelMessage[],
+ *   isOpen: () => boolean,
+ *   onUnread: (count: number, announcement: string) => void,
+ * }} options
+ */
+export function wireChat({room, session, words, early, isOpen, onUnread}) {
     const $ = (/** @type {string} */ id) => /** @type {any} */ (document.getElementById(id));
+    const root = $('chat');
     const text = root.dataset;
-    const toggle = $('chat-toggle');
-    const panel = $('chat-panel');
     const log = $('chat-log');
     const form = $('chat-form');
     const input = $('chat-input');
-    const badge = $('chat-unread');
-    /** @type {Record<string, string>} */
-    const words = {};
-    for (const el of $('chat-words').content.querySelectorAll('[data-key]')) {
-        words[el.dataset.key] = el.textContent.trim();
-    }
-    const self = {name: text.selfName || '', role: text.selfRole || ''};
+    const recipient = $('chat-to');
+    /** Messages typed while nobody's channel is open yet: sent as soon as one opens. */
+    /** @type {{data: string, to: string|null}[]} */
+    const outbox = [];
     let unread = 0;
 
-    /** @param {string} name @param {string} role */
-    const label = (name, role) => {
-        const roleName = words[role] || '';
-        if (!name) return roleName;
-        return roleName ? `${name} (${roleName})` : name;
+    /** @param {string} id a member's id @returns {string} name and role as the room knows them */
+    const label = (id) => {
+        const member = room.member(id);
+        if (!member) return words['someone'] || '';
+        const role = words[`role-${member.role}`] || '';
+        return role ? `${member.name} (${role})` : member.name;
     };
-    const isOpen = () => toggle.getAttribute('aria-expanded') === 'true';
-
-    function showUnread() {
-        badge.hidden = unread === 0;
-        badge.querySelector('.count').textContent = String(unread);
-        badge.querySelector('.label').textContent = ` ${fill(text.msgUnread, {count: unread})}`;
-    }
+    /** Whether the room allows that member to chat or send documents now. */
+    const may = (/** @type {string} */ id, /** @type {'chat'|'documents'} */ what) => {
+        const member = room.member(id);
+        return !!member && member.may[what];
+    };
 
     /** Count what arrives unseen; announce it while the log itself is hidden. */
     /** @param {string} announcement */
     function notice(announcement) {
         if (isOpen() && !document.hidden) return;
         unread += 1;
-        showUnread();
-        if (!isOpen()) $('chat-announce').textContent = announcement;
-    }
-
-    /** @param {boolean} open */
-    function setOpen(open) {
-        toggle.setAttribute('aria-expanded', String(open));
-        panel.hidden = !open;
-        if (open) {
-            unread = 0;
-            showUnread();
-            log.scrollTop = log.scrollHeight;
-            input.focus();
-        }
+        onUnread(unread, isOpen() ? '' : announcement);
     }
 
     /** @param {HTMLElement} item */
@@ -159,22 +124,35 @@ function wirePanel(root) {
         log.scrollTop = log.scrollHeight;
     }
 
-    /** @param {ChatMessage} message @param {boolean} own */
-    function showMessage(message, own) {
+    /**
+     * @param {ChatMessage} message @param {string|null} from a member's id; null: our own
+     * @param {string|null} to our own message's recipient; null: everybody
+     */
+    function showMessage(message, from, to = null) {
         const item = document.createElement('li');
-        item.className = own ? 'chat-message own' : 'chat-message';
+        item.className = from === null ? 'chat-message own' : 'chat-message';
         const who = document.createElement('span');
         who.className = 'who';
-        who.textContent = own ? words.you : label(message.from, message.role);
+        who.dir = 'auto';
+        who.textContent = from === null ? words.you : label(from);
         const now = new Date();
         const time = document.createElement('time');
         time.dateTime = now.toISOString();
         time.textContent = now.toLocaleTimeString(document.documentElement.lang,
             {hour: '2-digit', minute: '2-digit'});
+        item.append(who, ' ', time);
+        if (message.private || to) {
+            const note = document.createElement('span');
+            note.className = 'private';
+            note.textContent = to ? ` ${fill(words['private-to'], {name: label(to)})}`
+                : ` ${words['private-from']}`;
+            item.append(note);
+        }
         const body = document.createElement('p');
         body.className = 'text';
+        body.dir = 'auto';
         body.append(...linkify(message.text));
-        item.append(who, ' ', time, body);
+        item.append(body);
         addToLog(item);
     }
 
@@ -184,24 +162,53 @@ function wirePanel(root) {
         $('chat-error').hidden = !message;
     }
 
-    peerListeners.add((peer) => {
-        const channel = peer.chat;
-        pending.set(channel, []);
-        channel.addEventListener('open', () => {
-            const waiting = /** @type {string[]} */ (pending.get(channel));
-            for (const data of [...waiting.splice(0), ...outbox.splice(0)]) channel.send(data);
-        });
-        channel.addEventListener('close', () => {
-            // Not delivered here: keep it for the next connection (a reload of the other side).
-            outbox.push(.../** @type {string[]} */ (pending.get(channel)).splice(0));
-        });
-        channel.addEventListener('message', (event) => {
-            const message = parseMessage(event.data);
-            if (!message) return;
-            showMessage(message, false);
-            notice(fill(text.msgNewMessage, {name: label(message.from, message.role)}));
-        });
+    /** @param {ChannelMessage} event */
+    function gotMessage({member, channel, data}) {
+        if (channel !== 'chat') return;
+        const message = parseMessage(data);
+        // Someone the host has not allowed to chat is not heard, whatever their page sends.
+        if (!message || !may(member, 'chat')) return;
+        showMessage(message, member);
+        notice(fill(text.msgNewMessage, {name: label(member)}));
+    }
+
+    /** The recipients to choose from: everybody, or one member in the call. */
+    function renderRecipients() {
+        const chosen = recipient.value;
+        const others = room.others();
+        const options = [new Option(words.everybody, '')];
+        for (const member of others) options.push(new Option(label(member.id), member.id));
+        recipient.replaceChildren(...options);
+        recipient.value = others.some((m) => m.id === chosen) ? chosen : '';
+        $('chat-to-choice').hidden = others.length < 2;
+    }
+
+    function renderPermission() {
+        const self = room.self;
+        const allowed = !self || self.may.chat;
+        form.hidden = !allowed;
+        $('chat-off').hidden = allowed;
+        const documents = !self || self.may.documents;
+        $('documents').hidden = !documents;
+        $('documents-off').hidden = documents;
+    }
+
+    /** @param {import('./mesh.js').Peer} peer */
+    const flushWhenOpen = (peer) => peer.chat.addEventListener('open', () => {
+        for (const queued of outbox.splice(0)) {
+            if (session.send('chat', queued.data, queued.to) === 0) outbox.push(queued);
+        }
     });
+    session.connections().forEach(flushWhenOpen);
+    session.addEventListener('peer', (event) => flushWhenOpen(/** @type {CustomEvent} */ (event).detail));
+    session.addEventListener('message', (event) => gotMessage(
+        /** @type {CustomEvent} */ (event).detail));
+    for (const type of ['joined', 'member', 'self']) {
+        room.addEventListener(type, () => {
+            renderRecipients();
+            renderPermission();
+        });
+    }
 
     form.addEventListener('submit', (/** @type {Event} */ event) => {
         event.preventDefault();
@@ -212,10 +219,12 @@ function wirePanel(root) {
             return;
         }
         showError();
+        const to = recipient.value || null;
         /** @type {ChatMessage} */
-        const message = {v: 1, type: 'message', text: value, from: self.name, role: self.role};
-        deliver(JSON.stringify(message));
-        showMessage(message, true);
+        const message = {v: 1, type: 'message', text: value, ...(to ? {private: true} : {})};
+        const data = JSON.stringify(message);
+        if (session.send('chat', data, to) === 0) outbox.push({data, to});
+        showMessage(message, null, to);
         input.value = '';
         input.focus();
     });
@@ -226,29 +235,33 @@ function wirePanel(root) {
             form.requestSubmit();
         }
     });
-    toggle.addEventListener('click', () => setOpen(!isOpen()));
-    panel.addEventListener('keydown', (/** @type {KeyboardEvent} */ event) => {
-        if (event.key !== 'Escape') return;
-        setOpen(false);
-        toggle.focus();
-    });
-    document.addEventListener('visibilitychange', () => {
-        if (!document.hidden && isOpen()) {
-            unread = 0;
-            showUnread();
-        }
-    });
 
-    wireDocuments({
+    const documents = wireDocuments({
+        session,
         input: $('document-input'),
         error: $('document-error'),
         maxBytes: Number(text.maxDocumentMb || 25) * 1024 * 1024,
         messages: {forbiddenType: text.msgForbiddenType || '', tooLarge: text.msgTooLarge || '',
             refused: text.msgRefused || ''},
-        words, self, label, addToLog,
+        words, label, addToLog,
+        recipient: () => recipient.value || null,
+        allowed: (/** @type {string} */ member) => may(member, 'documents'),
         onIncoming: (name) => notice(fill(text.msgNewDocument, {name})),
     });
-}
+    renderRecipients();
+    renderPermission();
+    // What arrived before this module was loaded, in order.
+    for (const message of early.splice(0)) {
+        gotMessage(message);
+        documents.gotMessage(message);
+    }
 
-const root = document.getElementById('chat');
-if (root) wirePanel(root);
+    return {
+        /** The panel was opened: what was unread is read now. */
+        seen() {
+            unread = 0;
+            onUnread(0, '');
+            log.scrollTop = log.scrollHeight;
+        },
+    };
+}

@@ -211,7 +211,8 @@ function report(/** @type {string} */ result) {
 
 /** @param {string} body the report; skipped when a newer one waits behind it */
 async function send(body) {
-  if (body !== lastReport || !root) return;
+  // A staff member's own check is shown, not stored: the page has no address to report to.
+  if (body !== lastReport || !root || !root.dataset.resultUrl) return;
   const token = /** @type {HTMLInputElement|null} */ (root.querySelector("input[name=csrfmiddlewaretoken]"));
   try {
     const response = await fetch(root.dataset.resultUrl || "", {

@@ -1,18 +1,19 @@
 // Camera, microphone and speaker choice in the room. A new track from the chosen device replaces
 // the old one on every peer's sender, so nothing is renegotiated; camera off and mute stay.
-import {peers} from './call.js';
 import {getMedia} from './devices.js';
 
-/** @typedef {import('./call.js').LocalMedia} LocalMedia */
+/** @typedef {import('./media.js').LocalMedia} LocalMedia */
+/** @typedef {import('./mesh.js').MeshSession} MeshSession */
 
 const $ = (/** @type {string} */ id) => /** @type {any} */ (document.getElementById(id));
 
 /**
  * Replace the own camera or microphone by another device; resolves with the new track.
- * @param {LocalMedia} media @param {'audio'|'video'} kind @param {string} deviceId
+ * @param {LocalMedia} media @param {MeshSession} session
+ * @param {'audio'|'video'} kind @param {string} deviceId
  * @returns {Promise<MediaStreamTrack>}
  */
-export async function switchDevice(media, kind, deviceId) {
+export async function switchDevice(media, session, kind, deviceId) {
     const stream = media.stream;
     const old = stream && stream.getTracks().find((t) => t.kind === kind);
     if (!stream || !old) throw new Error(`no ${kind} track to replace`);
@@ -27,11 +28,8 @@ export async function switchDevice(media, kind, deviceId) {
     if (!result.stream) throw new Error(result.error ? result.error.name : 'no stream');
     const track = result.stream.getTracks()[0];
     track.enabled = old.enabled;
-    const senders = [...peers.values()].flatMap((peer) => peer.pc.getSenders());
-    await Promise.all(senders.filter((s) => s.track === old).map((s) => s.replaceTrack(track)));
-    stream.removeTrack(old);
-    stream.addTrack(track);
-    old.stop();
+    await session.setTrack(kind === 'audio' ? 'audio' : 'camera', track);
+    media.swap(track);
     return track;
 }
 
@@ -45,9 +43,9 @@ function useSpeaker(sinkId, element) {
 
 /**
  * Fill and wire the device settings once camera and microphone are permitted.
- * @param {{media: LocalMedia, ready: Promise<MediaStream|null>}} options
+ * @param {{media: LocalMedia, session: MeshSession, ready: Promise<MediaStream|null>}} options
  */
-export function wireDevices({media, ready}) {
+export function wireDevices({media, session, ready}) {
     const panel = $('device-settings');
     if (!panel || !navigator.mediaDevices || !navigator.mediaDevices.enumerateDevices) return;
     const text = panel.querySelector('.device-choices').dataset;
@@ -95,8 +93,7 @@ export function wireDevices({media, ready}) {
         const name = select.selectedOptions[0] ? select.selectedOptions[0].text : '';
         select.disabled = true;
         try {
-            await switchDevice(media, kind, select.value);
-            if (kind === 'video') $('local-video').srcObject = media.stream;
+            await switchDevice(media, session, kind, select.value);
             say((text.msgSwitched || '').replace('{name}', name));
         } catch (error) {
             console.warn('switching device', error);

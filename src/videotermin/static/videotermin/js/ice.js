@@ -53,7 +53,7 @@ export class FreshIce {
     /**
      * @param {import('./protocol.js').Connection} connection
      * @param {RTCConfiguration} config the page's configuration, changed in place
-     * @param {Map<string, IcePeer>} running the peers of the page (call.js)
+     * @param {Map<string, IcePeer>} running the peers of the page (mesh.js)
      */
     constructor(connection, config, running) {
         this.connection = connection;
@@ -61,7 +61,8 @@ export class FreshIce {
         this.running = running;
         /** @type {ReturnType<typeof setTimeout>|undefined} */
         this.timer = undefined;
-        connection.onIce = (ice) => this.take(ice, true);
+        connection.addEventListener('ice', (event) => this.take(
+            /** @type {CustomEvent} */ (event).detail, true));
     }
 
     /**

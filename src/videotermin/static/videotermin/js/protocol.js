@@ -1,26 +1,30 @@
-// The room's signaling protocol, version 1 (docs/protocol.md). Knows the WebSocket, never the page.
+// The room's signaling protocol, version 2 (docs/protocol.md). Knows the WebSocket, never the page.
+// One Connection per page; modules listen to its events, none replaces another's handler.
 
-export const VERSION = 1;
+export const VERSION = 2;
 const PING_INTERVAL = 20000;
 // Closed for good: forbidden, superseded by another window, room closed. No reconnect after these.
 export const FINAL_CLOSE_CODES = [4403, 4409, 4410];
 
 /**
- * @typedef {{type: 'offer'|'answer', sdp: string}} Description
+ * @typedef {{type: 'offer'|'answer'|'rollback', sdp?: string}} Description
  * @typedef {{candidate: string, sdpMid?: string|null, sdpMLineIndex?: number|null,
  *            usernameFragment?: string|null}} Candidate
- * @typedef {{session: string, self: {role: string, id: string|null},
- *            ice?: import('./ice.js').Ice}} Welcome
+ * @typedef {{screen: boolean, documents: boolean, chat: boolean}} May
  * @typedef {{id: string, role: string, name: string,
  *            presence: 'away'|'waiting'|'in_call'|'left', admitted: boolean,
- *            session: string|null, camera: boolean, microphone: boolean,
+ *            session: string|null, camera: boolean, microphone: boolean, screen: boolean,
+ *            may: May, identityChecked: boolean,
  *            check?: string|null, checkDetails?: Object, browser?: string, os?: string,
- *            waitingSince?: string|null}} RoomParticipant
- * @typedef {{appointment: {id: string, startsAt: string, callStarted: boolean,
- *            callEnded: boolean, cancelled: boolean, identityChecked: boolean},
- *            counselor: {name: string, session: string|null},
- *            participants: RoomParticipant[]}} Room
- * @typedef {{from: string, description?: Description, candidate?: Candidate}} Signal
+ *            waitingSince?: string|null, language?: string, consented?: boolean}} Member
+ * @typedef {{id: string, startsAt: string, endsAt: string, callStarted: boolean,
+ *            callEnded: boolean, cancelled: boolean}} Appointment
+ * @typedef {{session: string, self: {id: string, role: string, may: May},
+ *            appointment: Appointment, members: Member[],
+ *            ice?: import('./ice.js').Ice}} Joined
+ * @typedef {{op: 'added'|'changed'|'left', member: Member}} MemberDelta
+ * @typedef {{from: string, member: string, description?: Description,
+ *            candidate?: Candidate}} Signal
  * @typedef {{code: string, message: string, ref: string|null}} ProtocolError
  * @typedef {'connecting'|'open'|'reconnecting'|'closed'} ConnectionState
  */
@@ -31,15 +35,21 @@ export function socketUrl(path) {
     return `${scheme}//${location.host}${path}`;
 }
 
-export class Connection {
+/**
+ * The signaling connection. Events (CustomEvent, the message in `detail`): `joined`, `member`,
+ * `appointment`, `signal`, `network`, `ice`, `pong` (the round trip in ms), `closed` (the
+ * reason), `error`, `state` (the ConnectionState).
+ */
+export class Connection extends EventTarget {
     /** @param {string} url */
     constructor(url) {
+        super();
         this.url = url;
         /** @type {WebSocket|null} */
         this.socket = null;
         /** @type {ConnectionState} */
         this.state = 'connecting';
-        /** @type {string|null} our session id, from the last welcome */
+        /** @type {string|null} our session id, from the last joined */
         this.session = null;
         this.attempts = 0;
         this.final = false;
@@ -47,29 +57,13 @@ export class Connection {
         this.pinger = undefined;
         /** @type {ReturnType<typeof setTimeout>|undefined} */
         this.retry = undefined;
-
-        /** @type {(welcome: Welcome) => void} */
-        this.onWelcome = () => {};
-        /** @type {(room: Room) => void} */
-        this.onRoom = () => {};
-        /** @type {() => void} */
-        this.onAdmitted = () => {};
-        /** @type {(signal: Signal) => void} */
-        this.onSignal = () => {};
-        /** @type {(reason: string) => void} ended, cancelled, superseded, forbidden or refused */
-        this.onClosed = () => {};
-        /** @type {(error: ProtocolError) => void} */
-        this.onError = () => {};
-        /** @type {(state: ConnectionState) => void} */
-        this.onStateChange = () => {};
-        /** @type {(network: import('./quality.js').NetworkMessage) => void} to the counselor */
-        this.onNetwork = () => {};
-        /** @type {(ice: import('./ice.js').Ice) => void} fresh ICE servers, as asked for */
-        this.onIce = () => {};
-        /** @type {(rttMs: number) => void} the round trip of a ping to the server and back */
-        this.onPong = () => {};
         /** @type {number|null} when the unanswered ping left */
         this.pingSentAt = null;
+    }
+
+    /** @param {string} type @param {any} [detail] */
+    emit(type, detail) {
+        this.dispatchEvent(new CustomEvent(type, {detail}));
     }
 
     connect() {
@@ -89,7 +83,7 @@ export class Connection {
                 if (!this.final) {
                     this.final = true;
                     // Without a "closed" message first: refused at the door (an error came before).
-                    this.onClosed({4403: 'forbidden', 4409: 'superseded'}[event.code] || 'refused');
+                    this.emit('closed', {4403: 'forbidden', 4409: 'superseded'}[event.code] || 'refused');
                 }
                 this.setState('closed');
                 return;
@@ -116,7 +110,7 @@ export class Connection {
     setState(state) {
         if (state === this.state) return;
         this.state = state;
-        this.onStateChange(state);
+        this.emit('state', state);
     }
 
     /**
@@ -130,7 +124,8 @@ export class Connection {
         return true;
     }
 
-    /** @param {{camera?: boolean, microphone?: boolean, check?: Object}} status */
+    /** @param {{camera?: boolean, microphone?: boolean, screen?: boolean, check?: Object,
+     *           network?: Object}} status */
     sendStatus(status) { return this.send('status', status); }
 
     /**
@@ -139,22 +134,13 @@ export class Connection {
      */
     sendSignal(to, payload) { return this.send('signal', {to, ...payload}); }
 
-    /** @param {string} participant public id */
-    admit(participant) { return this.send('admit', {participant}); }
+    /** Ask for fresh ICE servers: the TURN credentials are about to expire. */
+    refreshIce() { return this.send('ice_refresh'); }
 
-    confirmIdentity() { return this.send('identity'); }
-
-    leave() { return this.send('leave'); }
-
-    end() { return this.send('end'); }
-
-    /** A ping; its pong tells the round trip to the server (onPong). */
+    /** A ping; its pong tells the round trip to the server. */
     ping() {
         if (this.send('ping')) this.pingSentAt = performance.now();
     }
-
-    /** Ask for fresh ICE servers: the TURN credentials are about to expire. */
-    refreshIce() { return this.send('ice_refresh'); }
 
     /** @param {string} text */
     receive(text) {
@@ -164,50 +150,37 @@ export class Connection {
         } catch {
             return;
         }
-        if (!message || message.v !== VERSION) return;
-        const handler = {
-            welcome: this.gotWelcome,
-            room: this.gotRoom,
-            admitted: this.gotAdmitted,
-            signal: this.gotSignal,
-            network: (/** @type {any} */ m) => this.onNetwork(m),
-            ice: (/** @type {any} */ m) => this.onIce(m.ice),
-            closed: this.gotClosed,
-            error: this.gotError,
-            pong: this.gotPong,
-        }[message.type];
-        if (handler) handler.call(this, message);
+        if (!message || message.v !== VERSION || typeof message.type !== 'string') return;
+        switch (message.type) {
+        case 'joined':
+            this.attempts = 0;
+            this.session = message.session;
+            this.setState('open');
+            this.emit('joined', message);
+            break;
+        case 'pong':
+            if (this.pingSentAt !== null) {
+                const rttMs = performance.now() - this.pingSentAt;
+                this.pingSentAt = null;
+                this.emit('pong', rttMs);
+            }
+            break;
+        case 'closed':
+            this.final = true;
+            this.emit('closed', message.reason);
+            break;
+        case 'ice':
+            this.emit('ice', message.ice);
+            break;
+        case 'member':
+        case 'appointment':
+        case 'signal':
+        case 'network':
+        case 'error':
+            this.emit(message.type, message);
+            break;
+        default:
+            break;
+        }
     }
-
-    /** @param {Welcome} message */
-    gotWelcome(message) {
-        this.attempts = 0;
-        this.session = message.session;
-        this.setState('open');
-        this.onWelcome(message);
-    }
-
-    gotPong() {
-        if (this.pingSentAt === null) return;
-        const rttMs = performance.now() - this.pingSentAt;
-        this.pingSentAt = null;
-        this.onPong(rttMs);
-    }
-
-    /** @param {Room} message */
-    gotRoom(message) { this.onRoom(message); }
-
-    gotAdmitted() { this.onAdmitted(); }
-
-    /** @param {Signal} message */
-    gotSignal(message) { this.onSignal(message); }
-
-    /** @param {{reason: string}} message */
-    gotClosed(message) {
-        this.final = true;
-        this.onClosed(message.reason);
-    }
-
-    /** @param {ProtocolError} message */
-    gotError(message) { this.onError(message); }
 }

@@ -1,6 +1,5 @@
-// The quality choice, the own connection's indicator and, for the counselor, the participants'
-// live network samples. Both room pages call wireQuality once.
-import {peers} from './call.js';
+// The quality choice, the own connection's indicator and, for the staff, the participants' live
+// network samples. The room page calls wireQuality once.
 import {Quality, grade} from './quality.js';
 
 /** @typedef {import('./quality.js').Mode} Mode */
@@ -8,30 +7,27 @@ import {Quality, grade} from './quality.js';
 
 const REPORT_INTERVAL = 5000;
 const STORAGE_KEY = 'videotermin.quality';
+const LIGHTS = {good: 'green', fair: 'yellow', poor: 'red'};
 const $ = (/** @type {string} */ id) => /** @type {any} */ (document.getElementById(id));
 
 /**
  * @param {{
  *   connection: import('./protocol.js').Connection,
- *   media: import('./call.js').LocalMedia,
+ *   room: import('./room.js').Room,
+ *   session: import('./mesh.js').MeshSession,
+ *   media: import('./media.js').LocalMedia,
  *   ready: Promise<MediaStream|null>,
- *   role: 'citizen'|'counselor',
+ *   words: Record<string, string>,
  * }} options
  */
-export function wireQuality({connection, media, ready, role}) {
+export function wireQuality({connection, room, session, media, ready, words}) {
     const box = $('quality');
     const text = box.dataset;
-    /** @type {Record<string, string>} */
-    const words = {};
-    for (const el of $('quality-words').content.querySelectorAll('[data-key]')) {
-        words[el.dataset.key] = el.textContent.trim();
-    }
-    const quality = new Quality(peers);
-    /** Modes the participants reported, by their session: what we send them at most. */
+    const quality = new Quality(() => session.connections());
+    /** The mode each peer receives at most, as it told us over the control channel. */
     /** @type {Map<string, Mode>} */
-    const reported = new Map();
-    let audioOnly = false;
-    quality.capFor = (pc, remote) => reported.get(remote) || 'high';
+    const wanted = new Map();
+    quality.capFor = (peer) => wanted.get(peer.member) || 'high';
     /** @type {any} */ (globalThis).videoterminQuality = quality;
 
     const number = (/** @type {number} */ n) =>
@@ -39,34 +35,49 @@ export function wireQuality({connection, media, ready, role}) {
     /** @param {number|null} n @param {string} unit */
     const measured = (n, unit) => (n === null ? words.unmeasured : `${number(n)} ${unit}`);
 
+    /** Tell the peers what we receive at most: what we send in, so a weak link is spared. */
+    const modeMessage = () => JSON.stringify({v: 1, type: 'mode', mode: quality.current});
+    session.addEventListener('peer', (event) => {
+        const peer = /** @type {CustomEvent} */ (event).detail;
+        peer.control.addEventListener('open', () => peer.control.send(modeMessage()));
+    });
+    session.addEventListener('peerclosed', (event) => {
+        wanted.delete(/** @type {CustomEvent} */ (event).detail.member);
+    });
+    session.addEventListener('message', (event) => {
+        const {channel, member, data} = /** @type {CustomEvent} */ (event).detail;
+        if (channel !== 'control' || typeof data !== 'string' || data.length > 200) return;
+        let message;
+        try {
+            message = JSON.parse(data);
+        } catch {
+            return;
+        }
+        if (message && message.type === 'mode' && ['high', 'saver', 'audio'].includes(message.mode)) {
+            wanted.set(member, message.mode);
+            quality.applyAll().catch((e) => console.warn('quality', e));
+        }
+    });
+
     function reportNow() {
-        if (role !== 'citizen') return;
+        if (room.isStaff) return;
         const network = quality.report();
-        if (network) connection.send('status', {network});
+        if (network) connection.sendStatus({network});
         // Before the call there is no media to measure: the round trip to the server is what
-        // the counselor can see live in the waiting list (sent with the pong).
+        // the staff can see live in the waiting list (sent with the pong).
         else connection.ping();
     }
-    connection.onPong = (rttMs) => {
-        if (role !== 'citizen' || quality.report()) return;
+    connection.addEventListener('pong', (event) => {
+        if (room.isStaff || quality.report()) return;
+        const rttMs = /** @type {CustomEvent} */ (event).detail;
         const network = {rttMs: Math.min(60_000, Math.round(rttMs)), lossPct: null,
             kbpsOut: null, kbpsIn: null, mode: quality.current};
-        connection.send('status', {network});
-    };
-
-    /** Audio only also tells the room that no picture comes; the camera button waits. */
-    function showCamera() {
-        $('toggle-camera').disabled = audioOnly || !media.has('video');
-        if (role === 'citizen') connection.sendStatus(media.status());
-    }
-    // Every status the page sends (a toggle, a reconnect's welcome) says "no picture" while
-    // audio only is on.
-    const deviceStatus = media.status.bind(media);
-    media.status = () => ({...deviceStatus(), camera: deviceStatus().camera && !audioOnly});
+        connection.sendStatus({network});
+    });
 
     function showSentAs() {
         $('quality-sent').textContent = quality.current === quality.chosen
-            ? '' : text.msgSentAs.replace('{mode}', words[quality.current]);
+            ? '' : (text.msgSentAs || '').replace('{mode}', words[quality.current]);
     }
 
     // The choice outlives a reload of the page (J15), not the tab.
@@ -77,80 +88,67 @@ export function wireQuality({connection, media, ready, role}) {
             sessionStorage.setItem(STORAGE_KEY, input.value);
             quality.choose(/** @type {Mode} */ (input.value));
         });
-        if (input.value === kept && kept !== 'high') input.checked = true;
+        if (input.value === kept) input.checked = true;
     }
     quality.onMode = (mode, why) => {
-        if (why !== 'chosen') {
-            $('quality-announce').textContent =
-                (why === 'down' ? text.msgDown : text.msgUp).replace('{mode}', words[mode]);
-        }
-        if (audioOnly !== (mode === 'audio')) {
-            audioOnly = mode === 'audio';
-            showCamera();
-        }
+        const announcement = {down: text.msgDown, up: text.msgUp, crowd: text.msgCrowd}[
+            /** @type {'down'|'up'|'crowd'} */ (why)];
+        if (announcement) $('quality-announce').textContent = announcement.replace('{mode}', words[mode]);
+        media.setAudioOnly(mode === 'audio');
         showSentAs();
+        session.send('control', modeMessage());
         reportNow();
     };
     /** @type {Grade|null} */
     let shown = null;
     quality.onSample = (sample, now) => {
         box.querySelector('.quality-indicator').hidden = false;
+        $('connection-light').className = `light ${LIGHTS[now]}`;
         if (now === shown) return;
         shown = now;
-        box.querySelector('.light').className = `light ${{good: 'green', fair: 'yellow', poor: 'red'}[now]}`;
-        $('quality-grade').textContent = text.msgGrade.replace('{grade}', words[now]);
+        box.querySelector('.quality-indicator .light').className = `light ${LIGHTS[now]}`;
+        $('quality-grade').textContent = (text.msgGrade || '').replace('{grade}', words[now]);
+        $('connection-light').title = $('quality-grade').textContent;
     };
     quality.start();
-    // After controls.js has enabled the camera button for the camera it found.
     ready.then(() => {
-        if (kept === 'saver' || kept === 'audio') quality.choose(kept);
+        if (kept === 'high' || kept === 'saver' || kept === 'audio') quality.choose(kept);
     });
-    if (role === 'citizen') setInterval(reportNow, REPORT_INTERVAL);
+    setInterval(reportNow, REPORT_INTERVAL);
 
-    if (role === 'counselor') {
-        connection.onNetwork = (message) => {
-            reported.set(message.session, message.network.mode);
-            quality.applyAll().catch((e) => console.warn('quality', e));
-            showNetwork(message);
-        };
-        setInterval(forgetGone, REPORT_INTERVAL);
-    }
+    connection.addEventListener('network', (event) => {
+        if (room.isStaff) showNetwork(/** @type {CustomEvent} */ (event).detail);
+    });
+    session.addEventListener('peerclosed', (event) => {
+        const id = /** @type {CustomEvent} */ (event).detail.member;
+        const item = $('network-list').querySelector(`[data-member="${id}"]`);
+        if (item) item.remove();
+    });
 
-    /** Entries of sessions whose peer is gone (a reload, a participant who left) leave. */
-    function forgetGone() {
-        for (const item of [...$('network-list').children]) {
-            if (!peers.has(item.dataset.session)) item.remove();
-        }
-        for (const session of reported.keys()) if (!peers.has(session)) reported.delete(session);
-    }
-
-    /** @param {import('./quality.js').NetworkMessage} message */
+    /** @param {{member: string, session: string, network: import('./quality.js').Report}} message */
     function showNetwork(message) {
+        const member = room.member(message.member);
+        // Before the call the waiting list shows the round trip (people.js).
+        if (!member || member.presence !== 'in_call') return;
         const list = $('network-list');
-        let item = list.querySelector(`[data-participant="${message.participant}"]`);
+        let item = list.querySelector(`[data-member="${message.member}"]`);
         if (!item) {
             item = $('network-template').content.firstElementChild.cloneNode(true);
-            item.dataset.participant = message.participant;
+            item.dataset.member = message.member;
             list.append(item);
         }
         const n = message.network;
         const now = grade({...n, availableKbps: null}, n.mode);
-        item.dataset.session = message.session;
-        item.querySelector('.name').textContent = message.name;
-        item.querySelector('.light').className = `light ${{good: 'green', fair: 'yellow', poor: 'red'}[now]}`;
-        item.querySelector('.grade').textContent = text.msgGrade.replace('{grade}', words[now]);
+        item.querySelector('.name').textContent = member.name;
+        item.querySelector('.light').className = `light ${LIGHTS[now]}`;
+        item.querySelector('.grade').textContent = (text.msgGrade || '').replace('{grade}', words[now]);
         item.querySelector('.rtt').textContent = measured(n.rttMs, 'ms');
         item.querySelector('.loss').textContent = measured(n.lossPct, '%');
         item.querySelector('.out').textContent = measured(n.kbpsOut, 'kbit/s');
         item.querySelector('.in').textContent = measured(n.kbpsIn, 'kbit/s');
         item.querySelector('.mode').textContent = words[n.mode];
+        $('network-none').hidden = true;
     }
 
-    // The page closed the room (ended, superseded, hung up): nothing more to choose or measure.
-    const root = /** @type {HTMLElement} */ (document.getElementById('room'));
-    new MutationObserver(() => {
-        if (root.dataset.view !== 'over') return;
-        quality.stop();
-        box.hidden = true;
-    }).observe(root, {attributes: true, attributeFilter: ['data-view']});
+    return quality;
 }

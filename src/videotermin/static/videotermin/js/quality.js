@@ -4,8 +4,11 @@
 // Modes apply to what WE send, without renegotiation: "saver" caps the video sender with
 // RTCRtpSender.setParameters, "audio" deactivates its encoding (the track stays attached, so
 // going back up needs no new offer). A receiver cannot switch off incoming video in WebRTC
-// without renegotiating, so the mode travels with the network sample instead: the counselor's
-// page caps what it sends to a participant at the mode that participant reported.
+// without renegotiating, so each page tells its peers over the control channel which mode it
+// receives at most, and the other side caps what it sends to it (quality-ui.js).
+//
+// In a call of many, the uplink is shared by every peer: in high quality each peer gets a share
+// of HIGH_BUDGET, and above CROWD people data saver is the default (docs/protocol.md).
 
 /** @typedef {'high'|'saver'|'audio'} Mode */
 /** @typedef {'good'|'fair'|'poor'} Grade */
@@ -30,19 +33,25 @@ export const DOWN_AFTER = 3;
 export const UP_AFTER = 10;
 /** Data saver: about 150 kbit/s, at most 320x240 at 15 frames per second. */
 export const SAVER = {maxBitrate: 150_000, maxFramerate: 15, width: 320, height: 240};
-/** Outgoing bandwidth (kbit/s) a mode needs; below it the sample is poor. */
+/** Outgoing bandwidth (kbit/s) a mode needs per peer; below it the sample is poor. */
 const NEEDS = {high: 500, saver: 100, audio: 0};
+/** The camera's bits per second in high quality, shared by all peers of a page. */
+export const HIGH_BUDGET = 1_500_000;
+/** Above this many people in the call, data saver is the default. */
+export const CROWD = 4;
 
 /**
  * Good, fair or poor: loss and round trip first, then whether the estimated outgoing bandwidth
  * still carries the mode we send in.
- * @param {Sample} sample @param {Mode} [mode]
+ * @param {Sample} sample @param {Mode} [mode] @param {number} [peers] how many share the uplink
  * @returns {Grade}
  */
-export function grade(sample, mode = 'high') {
+export function grade(sample, mode = 'high', peers = 1) {
     const loss = sample.lossPct ?? 0;
     const rtt = sample.rttMs ?? 0;
-    const starved = sample.availableKbps !== null && sample.availableKbps < NEEDS[mode];
+    const needs = mode === 'high' ? Math.min(NEEDS.high, NEEDS.high * 2 / Math.max(1, peers))
+        : NEEDS[mode] * Math.max(1, peers);
+    const starved = sample.availableKbps !== null && sample.availableKbps < needs;
     if (loss >= 10 || rtt >= 800 || starved) return 'poor';
     if (loss >= 3 || rtt >= 300) return 'fair';
     return 'good';
@@ -73,39 +82,36 @@ export function decide(samples, current, chosen, {downAfter = DOWN_AFTER, upAfte
 }
 
 /**
- * Set the video sender of a peer connection to a mode; does nothing when it is already so.
- * @param {RTCPeerConnection} pc @param {Mode} mode
+ * Set a camera's sender to a mode; does nothing when it is already so.
+ * @param {RTCRtpSender|null} sender @param {Mode} mode @param {number} [peers] sharing the uplink
  */
-export async function applyMode(pc, mode) {
-    for (const sender of pc.getSenders()) {
-        if (!sender.track || sender.track.kind !== 'video') continue;
-        // A shared screen must stay readable: the modes apply to the camera only (share.js
-        // marks the screen's track as "detail").
-        if (sender.track.contentHint === 'detail') continue;
-        const parameters = sender.getParameters();
-        const encoding = parameters.encodings && parameters.encodings[0];
-        if (!encoding) continue; // not negotiated yet: the next tick applies the mode
-        const want = /** @type {any} */ (encodingFor(mode, sender.track));
-        const have = /** @type {any} */ (encoding);
-        const keys = ['active', 'maxBitrate', 'maxFramerate', 'scaleResolutionDownBy'];
-        if (keys.every((key) => have[key] === want[key] || (key !== 'active' && !have[key] && !want[key]))) {
-            continue;
-        }
-        for (const key of keys) {
-            if (key in want) have[key] = want[key];
-            else delete have[key];
-        }
-        await sender.setParameters(parameters);
+export async function applyMode(sender, mode, peers = 1) {
+    if (!sender || !sender.track || sender.track.kind !== 'video') return;
+    const parameters = sender.getParameters();
+    const encoding = parameters.encodings && parameters.encodings[0];
+    if (!encoding) return; // not negotiated yet: the next tick applies the mode
+    const want = /** @type {any} */ (encodingFor(mode, sender.track, peers));
+    const have = /** @type {any} */ (encoding);
+    const keys = ['active', 'maxBitrate', 'maxFramerate', 'scaleResolutionDownBy'];
+    if (keys.every((key) => have[key] === want[key] || (key !== 'active' && !have[key] && !want[key]))) {
+        return;
     }
+    for (const key of keys) {
+        if (key in want) have[key] = want[key];
+        else delete have[key];
+    }
+    await sender.setParameters(parameters);
 }
 
 /**
- * @param {Mode} mode @param {MediaStreamTrack} track
+ * @param {Mode} mode @param {MediaStreamTrack} track @param {number} [peers] sharing the uplink
  * @returns {RTCRtpEncodingParameters}
  */
-export function encodingFor(mode, track) {
+export function encodingFor(mode, track, peers = 1) {
     if (mode === 'audio') return {active: false};
-    if (mode === 'high') return {active: true};
+    if (mode === 'high') {
+        return peers > 1 ? {active: true, maxBitrate: Math.round(HIGH_BUDGET / peers)} : {active: true};
+    }
     const {width = 640, height = 480} = track.getSettings();
     const scale = Math.max(1, width / SAVER.width, height / SAVER.height);
     return {active: true, maxBitrate: SAVER.maxBitrate, maxFramerate: SAVER.maxFramerate,
@@ -203,15 +209,29 @@ export function combine(samples) {
 }
 
 /**
+ * The mode a page sends in by default: data saver once more than CROWD people are in the call.
+ * @param {number} people everybody in the call, oneself included @returns {Mode}
+ */
+export function crowdMode(people) {
+    return people > CROWD ? 'saver' : 'high';
+}
+
+/**
+ * @typedef {{pc: RTCPeerConnection, member: string, cameraSender: RTCRtpSender|null}} QualityPeer
+ */
+
+/**
  * The own quality: the chosen mode, the mode actually sent in, the automatic step-down over the
  * page's peer connections, and the last sample.
  */
 export class Quality {
-    /** @param {Map<string, {pc: RTCPeerConnection}>} peers the live peers by remote session */
-    constructor(peers) {
-        this.peers = peers;
+    /** @param {() => QualityPeer[]} connections the running peer connections */
+    constructor(connections) {
+        this.connections = connections;
         /** @type {Mode} */
         this.chosen = 'high';
+        /** The person chose a mode themselves: the crowd's default no longer applies. */
+        this.explicit = false;
         /** @type {Mode} */
         this.current = 'high';
         /** @type {Sample[]} */
@@ -225,9 +245,9 @@ export class Quality {
         this.steppedUpAt = -Infinity;
         /** @type {WeakMap<RTCPeerConnection, Meter>} */
         this.meters = new WeakMap();
-        /** @type {(pc: RTCPeerConnection, remote: string) => Mode} a cap per peer (the counselor's) */
+        /** @type {(peer: QualityPeer) => Mode} what the other side receives at most */
         this.capFor = () => 'high';
-        /** @type {(mode: Mode, why: 'chosen'|'down'|'up') => void} */
+        /** @type {(mode: Mode, why: 'chosen'|'down'|'up'|'crowd') => void} */
         this.onMode = () => {};
         /** @type {(sample: Sample, grade: Grade) => void} */
         this.onSample = () => {};
@@ -242,14 +262,21 @@ export class Quality {
 
     stop() { clearInterval(this.timer); }
 
+    /** The highest mode in effect: the chosen one, or the crowd's default when none was chosen. */
+    get ceiling() {
+        if (this.explicit) return this.chosen;
+        return lower(this.chosen, crowdMode(this.connections().length + 1));
+    }
+
     /** The participant picks a mode: it applies at once and caps the step-down. @param {Mode} mode */
     choose(mode) {
         this.chosen = mode;
+        this.explicit = true;
         this.upAfter = UP_AFTER;
         this.change(mode, 'chosen');
     }
 
-    /** @param {Mode} mode @param {'chosen'|'down'|'up'} why */
+    /** @param {Mode} mode @param {'chosen'|'down'|'up'|'crowd'} why */
     change(mode, why) {
         const now = performance.now();
         if (why === 'up') this.steppedUpAt = now;
@@ -262,15 +289,19 @@ export class Quality {
     }
 
     async applyAll() {
-        for (const [remote, peer] of this.peers) {
-            await applyMode(peer.pc, lower(this.current, this.capFor(peer.pc, remote)));
+        const peers = this.connections();
+        for (const peer of peers) {
+            await applyMode(peer.cameraSender, lower(this.current, this.capFor(peer)), peers.length);
         }
     }
 
     async tick() {
+        // More people joined: down to the crowd's default (back up by the usual good samples).
+        const capped = lower(this.current, this.ceiling);
+        if (capped !== this.current) this.change(capped, 'crowd');
         // Before measuring: a new peer sends in the mode as soon as it has been negotiated.
         await this.applyAll();
-        const connected = [...this.peers.values()].filter((p) => p.pc.connectionState === 'connected');
+        const connected = this.connections().filter((p) => p.pc.connectionState === 'connected');
         if (!connected.length) {
             this.last = null;  // no call: nothing of it to report any more
             return;
@@ -283,17 +314,17 @@ export class Quality {
         }
         const sample = /** @type {Sample} */ (combine(samples));
         this.last = sample;
-        this.grade = grade(sample, this.current);
+        this.grade = grade(sample, this.current, connected.length);
         this.history = [...this.history, sample].slice(-Math.max(DOWN_AFTER, this.upAfter));
         this.onSample(sample, this.grade);
-        const next = decide(this.history, this.current, this.chosen,
+        const next = decide(this.history, this.current, this.ceiling,
             {downAfter: DOWN_AFTER, upAfter: this.upAfter});
         if (next !== this.current) {
             this.change(next, MODES.indexOf(next) > MODES.indexOf(this.current) ? 'down' : 'up');
         }
     }
 
-    /** The compact sample for the counselor (docs/protocol.md, status.network), or null. */
+    /** The compact sample for the staff (docs/protocol.md, status.network), or null. */
     report() {
         const s = this.last;
         if (!s) return null;

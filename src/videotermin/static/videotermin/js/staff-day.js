@@ -3,8 +3,9 @@
 
 /** @typedef {{name: string, presence: string|null, waitingSince: string|null, check: string,
  *   browser: string, os: string, camera: boolean, microphone: boolean, network?: string}} Citizen */
+/** @typedef {{name: string, role: string, roleLabel: string, presence: string}} Extra */
 /** @typedef {{id: string, status: string, statusLabel: string, startsAt: string,
- *   citizen: Citizen}} Summary */
+ *   citizen: Citizen, extras: Extra[]}} Summary */
 
 const gettext = (/** @type {string} */ s) =>
   typeof globalThis.gettext === "function" ? globalThis.gettext(s) : s;
@@ -59,6 +60,14 @@ function updateRow(row, summary) {
   row.setAttribute("data-status", summary.status);
   const name = cell(row, "name");
   if (name) name.textContent = citizen.name;
+  const extras = cell(row, "extras");
+  if (extras) {
+    extras.replaceChildren();
+    for (const extra of summary.extras || []) {
+      const waiting = extra.presence === "waiting" ? `, ${gettext("waiting")}` : "";
+      extras.append(el("br"), el("span", `+ ${extra.name} (${extra.roleLabel})${waiting}`, { class: "muted" }));
+    }
+  }
   const label = cell(row, "status-label");
   if (label) label.textContent = summary.statusLabel;
   const since = cell(row, "waiting-since");
@@ -121,7 +130,7 @@ function buildRow(/** @type {Summary} */ summary) {
   const time = el("td");
   time.append(el("time", clock(summary.startsAt), { datetime: summary.startsAt }));
   const who = el("td");
-  who.append(el("span", "", { "data-field": "name" }));
+  who.append(el("span", "", { "data-field": "name" }), el("span", "", { "data-field": "extras" }));
   const status = el("td", "", { "data-field": "status" });
   status.append(el("span", "", { "data-field": "status-label" }),
     el("span", "", { "data-field": "waiting-since", class: "muted" }));
@@ -168,7 +177,8 @@ function gotAppointment(summary) {
   if (rows.length === 0) insertRow(summary);
   for (const row of rows) updateRow(row, summary);
   if (summary.status === "waiting" && !wasWaiting) {
-    announce(interpolate(gettext("%(name)s is waiting"), { name: summary.citizen.name }));
+    const waiting = [summary.citizen, ...(summary.extras || [])].find((m) => m.presence === "waiting");
+    announce(interpolate(gettext("%(name)s is waiting"), { name: (waiting || summary.citizen).name }));
   }
 }
 

@@ -1,12 +1,11 @@
 // Documents over each peer's pre-negotiated "files" data channel (id 1, docs/protocol.md),
 // browser to browser and never through the server: a JSON header, binary chunks paced by the
-// channel's buffer, a JSON end marker. Both sides check the kind and size of every document.
-import {peerListeners, peers} from './call.js';
+// channel's buffer, a JSON end marker. Both sides check the kind and size of every document, and
+// the receiver keeps nothing from a member the host has not allowed to send documents.
 
 export const CHUNK_BYTES = 16 * 1024;
 const READ_BYTES = 256 * 1024;
 const HIGH_WATER = 1024 * 1024;
-const LOW_WATER = 256 * 1024;
 
 /** Allowed documents by extension, with the MIME types a browser may report; the first is used. */
 /** @type {Record<string, string[]>} */
@@ -64,25 +63,30 @@ export function safeName(name) {
  */
 
 /**
- * Let the page send and receive documents.
+ * Let the page send and receive documents, to everybody or to one member.
  * @param {{
+ *   session: import('./mesh.js').MeshSession,
  *   input: HTMLInputElement, error: HTMLElement, maxBytes: number,
  *   messages: {forbiddenType: string, tooLarge: string, refused: string},
- *   words: Record<string, string>, self: {name: string, role: string},
- *   label: (name: string, role: string) => string,
+ *   words: Record<string, string>,
+ *   label: (member: string) => string,
  *   addToLog: (item: HTMLElement) => void,
+ *   recipient: () => string|null,
+ *   allowed: (member: string) => boolean,
  *   onIncoming: (sender: string) => void,
  * }} options
  */
-export function wireDocuments({input, error, maxBytes, messages, words, self, label, addToLog,
-    onIncoming}) {
-    /** @type {Map<string, Outgoing>} */
+export function wireDocuments({session, input, error, maxBytes, messages, words, label, addToLog,
+    recipient, allowed, onIncoming}) {
+    /** @type {Map<string, Outgoing & {to: string|null}>} */
     const outgoing = new Map();
-    /** @type {Outgoing[]} one document after the other */
+    /** @type {(Outgoing & {to: string|null})[]} one document after the other */
     const queue = [];
     let sending = false;
     /** @type {(() => void)[]} who waits for a channel to open */
     const waiters = [];
+    /** @type {WeakMap<RTCDataChannel, {incoming: Incoming|null}>} what each channel receives */
+    const receiving = new WeakMap();
 
     /** @param {string} [message] */
     function showError(message) {
@@ -96,9 +100,11 @@ export function wireDocuments({input, error, maxBytes, messages, words, self, la
         item.className = 'chat-message transfer';
         const whoEl = document.createElement('span');
         whoEl.className = 'who';
+        whoEl.dir = 'auto';
         whoEl.textContent = who;
         const nameEl = document.createElement('span');
         nameEl.className = 'document-name';
+        nameEl.dir = 'auto';
         nameEl.textContent = name;
         const progress = document.createElement('progress');
         progress.max = Math.max(size, 1);
@@ -128,17 +134,19 @@ export function wireDocuments({input, error, maxBytes, messages, words, self, la
         if (state !== words.sent && state !== words.received) row.progress.remove();
     }
 
-    const openChannels = () => [...peers.values()]
-        .filter((peer) => peer.pc.signalingState !== 'closed' && peer.files.readyState === 'open')
+    /** @param {string|null} to */
+    const openChannels = (to) => session.connections()
+        .filter((peer) => (to === null || peer.member === to) && !peer.closed
+            && peer.files.readyState === 'open')
         .map((peer) => peer.files);
 
     /**
      * The open channels, once there is one; none when the transfer is cancelled meanwhile.
-     * @param {Outgoing} transfer @returns {Promise<RTCDataChannel[]>}
+     * @param {Outgoing & {to: string|null}} transfer @returns {Promise<RTCDataChannel[]>}
      */
     async function channelsWhenOpen(transfer) {
         for (;;) {
-            const open = openChannels();
+            const open = openChannels(transfer.to);
             if (open.length || transfer.cancelled) return transfer.cancelled ? [] : open;
             await new Promise((resolve) => waiters.push(() => resolve(undefined)));
         }
@@ -154,7 +162,7 @@ export function wireDocuments({input, error, maxBytes, messages, words, self, la
     async function sendOver(channel, transfer) {
         const {id, file, type, row} = transfer;
         channel.send(JSON.stringify({v: 1, type: 'file', id, name: safeName(file.name),
-            size: file.size, mime: type, from: self.name, role: self.role}));
+            size: file.size, mime: type}));
         let offset = 0;
         while (offset < file.size) {
             const block = await file.slice(offset, offset + READ_BYTES).arrayBuffer();
@@ -198,12 +206,12 @@ export function wireDocuments({input, error, maxBytes, messages, words, self, la
         }
     }
 
-    /** @param {Outgoing} transfer */
+    /** @param {Outgoing & {to: string|null}} transfer */
     function cancelOutgoing(transfer) {
         if (transfer.cancelled) return;
         transfer.cancelled = true;
         finish(transfer.row, words.cancelled);
-        for (const channel of openChannels()) {
+        for (const channel of openChannels(transfer.to)) {
             channel.send(JSON.stringify({v: 1, type: 'cancel', id: transfer.id}));
         }
         waiters.splice(0).forEach((wake) => wake());
@@ -224,36 +232,56 @@ export function wireDocuments({input, error, maxBytes, messages, words, self, la
         }
         showError();
         const id = crypto.randomUUID();
-        const row = newRow(words.you, safeName(file.name), file.size);
+        const to = recipient();
+        const who = to ? `${words.you} → ${label(to)}` : words.you;
+        const row = newRow(who, safeName(file.name), file.size);
         row.state.textContent = words.waiting;
-        /** @type {Outgoing} */
-        const transfer = {id, file, type, cancelled: false, row};
+        const transfer = {id, file, type, cancelled: false, row, to};
         row.cancel.addEventListener('click', () => cancelOutgoing(transfer));
         outgoing.set(id, transfer);
         queue.push(transfer);
         pump();
     });
 
-    /** @param {RTCDataChannel} channel */
-    function receiveOn(channel) {
-        /** @type {Incoming|null} */
-        let incoming = null;
-
-        /** @param {string} state */
-        function stop(state) {
-            if (!incoming) return;
-            finish(incoming.row, state);
-            incoming = null;
+    /**
+     * @param {RTCDataChannel} channel @param {string} member who is at its other end
+     * @param {{incoming: Incoming|null}} state
+     */
+    function receive(channel, member, state, /** @type {any} */ data) {
+        /** @param {string} result */
+        const stop = (result) => {
+            if (!state.incoming) return;
+            finish(state.incoming.row, result);
+            state.incoming = null;
+        };
+        if (data instanceof ArrayBuffer) {
+            const incoming = state.incoming;
+            if (!incoming) return; // after a cancel or a refusal: the rest of that document
+            incoming.received += data.byteLength;
+            if (incoming.received > incoming.size) {
+                channel.send(JSON.stringify({v: 1, type: 'cancel', id: incoming.id}));
+                stop(words.failed);
+                return;
+            }
+            incoming.chunks.push(data);
+            incoming.row.progress.value = incoming.received;
+            return;
         }
-
-        /** @param {any} header */
-        function gotHeader(header) {
+        let message;
+        try {
+            message = JSON.parse(data);
+        } catch {
+            return;
+        }
+        if (!message || message.v !== 1) return;
+        if (message.type === 'file') {
             stop(words.failed);
-            const {id, name, size, mime, from, role} = header;
+            const {id, name, size, mime} = message;
             if (typeof id !== 'string' || id.length > 64) return;
             const type = typeof name === 'string' && typeof mime === 'string'
                 ? documentType(name, mime) : null;
-            if (!type || !Number.isSafeInteger(size) || size < 0 || size > maxBytes) {
+            if (!allowed(member) || !type || !Number.isSafeInteger(size) || size < 0
+                || size > maxBytes) {
                 // Refused before a single byte is kept; the sender stops.
                 channel.send(JSON.stringify({v: 1, type: 'cancel', id}));
                 const item = document.createElement('li');
@@ -262,37 +290,20 @@ export function wireDocuments({input, error, maxBytes, messages, words, self, la
                 addToLog(item);
                 return;
             }
-            const sender = label(typeof from === 'string' ? from.slice(0, 200) : '',
-                typeof role === 'string' ? role : '');
+            const sender = label(member);
             const current = {id, name: safeName(name), type, size, received: 0,
                 chunks: /** @type {ArrayBuffer[]} */ ([]), row: newRow(sender, safeName(name), size)};
             current.row.state.textContent = words.receiving;
             current.row.cancel.addEventListener('click', () => {
-                if (incoming !== current) return;
+                if (state.incoming !== current) return;
                 channel.send(JSON.stringify({v: 1, type: 'cancel', id}));
                 stop(words.cancelled);
             });
-            incoming = current;
+            state.incoming = current;
             onIncoming(sender);
-        }
-
-        /** @param {ArrayBuffer} chunk */
-        function gotChunk(chunk) {
-            if (!incoming) return; // after a cancel or a refusal: the rest of that document
-            incoming.received += chunk.byteLength;
-            if (incoming.received > incoming.size) {
-                channel.send(JSON.stringify({v: 1, type: 'cancel', id: incoming.id}));
-                stop(words.failed);
-                return;
-            }
-            incoming.chunks.push(chunk);
-            incoming.row.progress.value = incoming.received;
-        }
-
-        /** @param {string} id */
-        function gotEnd(id) {
-            if (!incoming || incoming.id !== id) return;
-            const done = incoming;
+        } else if (message.type === 'end') {
+            const done = state.incoming;
+            if (!done || done.id !== message.id) return;
             if (done.received !== done.size) {
                 stop(words.failed);
                 return;
@@ -304,39 +315,42 @@ export function wireDocuments({input, error, maxBytes, messages, words, self, la
             link.textContent = words.save;
             stop(words.received);
             done.row.item.append(link);
+        } else if (message.type === 'cancel') {
+            if (state.incoming && state.incoming.id === message.id) stop(words.cancelled);
+            const transfer = outgoing.get(message.id);
+            if (transfer && !transfer.cancelled && (transfer.to === null || transfer.to === member)) {
+                transfer.cancelled = true;
+                finish(transfer.row, words.cancelled);
+            }
         }
-
-        channel.addEventListener('message', (event) => {
-            if (event.data instanceof ArrayBuffer) {
-                gotChunk(event.data);
-                return;
-            }
-            let message;
-            try {
-                message = JSON.parse(event.data);
-            } catch {
-                return;
-            }
-            if (!message || message.v !== 1) return;
-            if (message.type === 'file') gotHeader(message);
-            else if (message.type === 'end') gotEnd(message.id);
-            else if (message.type === 'cancel') {
-                if (incoming && incoming.id === message.id) stop(words.cancelled);
-                const transfer = outgoing.get(message.id);
-                if (transfer && !transfer.cancelled) {
-                    transfer.cancelled = true;
-                    finish(transfer.row, words.cancelled);
-                }
-            }
-        });
-        channel.addEventListener('close', () => stop(words.failed));
     }
 
-    peerListeners.add((peer) => {
-        const channel = peer.files;
-        channel.binaryType = 'arraybuffer';
-        channel.bufferedAmountLowThreshold = LOW_WATER;
-        channel.addEventListener('open', () => waiters.splice(0).forEach((wake) => wake()));
-        receiveOn(channel);
-    });
+    /** @param {RTCDataChannel} channel */
+    function stateOf(channel) {
+        let state = receiving.get(channel);
+        if (!state) {
+            state = {incoming: null};
+            receiving.set(channel, state);
+            const closed = state;
+            channel.addEventListener('close', () => {
+                if (closed.incoming) finish(closed.incoming.row, words.failed);
+                closed.incoming = null;
+            });
+        }
+        return state;
+    }
+
+    /** @param {{member: string, channel: string, data: any, peer: any}} message */
+    function gotMessage({member, channel, data, peer}) {
+        if (channel !== 'files') return;
+        receive(peer.files, member, stateOf(peer.files), data);
+    }
+
+    session.addEventListener('message', (event) => gotMessage(/** @type {CustomEvent} */ (event).detail));
+    /** @param {import('./mesh.js').Peer} peer */
+    const wakeWhenOpen = (peer) => peer.files.addEventListener('open',
+        () => waiters.splice(0).forEach((wake) => wake()));
+    session.connections().forEach(wakeWhenOpen);
+    session.addEventListener('peer', (event) => wakeWhenOpen(/** @type {CustomEvent} */ (event).detail));
+    return {gotMessage};
 }
