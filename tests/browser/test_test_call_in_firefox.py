@@ -9,7 +9,7 @@ from django.urls import reverse
 from django.utils.translation import gettext, override
 from tests.browser.conftest import wait_until
 
-from videotermin.appointments.models import Participant
+from videotermin.appointments.models import Member
 from videotermin.checks import echo
 
 pytestmark = pytest.mark.browser
@@ -36,8 +36,8 @@ ECHO_PICTURE = """() => {
 }"""
 
 
-def citizen(booking) -> Participant:
-    return Participant.objects.get(pk=booking.citizen.pk)
+def citizen(booking) -> Member:
+    return Member.objects.get(pk=booking.citizen.pk)
 
 
 def test_dana_in_firefox_agrees_and_sees_and_hears_herself_through_the_server(
