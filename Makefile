@@ -75,10 +75,12 @@ test-js:
 test-sqlite: $(STAMP)
 	VIDEOTERMIN_STATIC_FROM_SOURCE=1 $(BIN)/pytest
 
-# The same suite against the PostgreSQL on 127.0.0.1:5432 (DATABASE_URL overrides).
+# The tests of the database's work again, against the PostgreSQL on 127.0.0.1:5432
+# (TEST_POSTGRES_URL overrides): locks, constraints, transactions. The browser tests prove the
+# media between browsers, which no database changes; they ran once above.
 test-postgres: $(STAMP)
 	VIDEOTERMIN_STATIC_FROM_SOURCE=1 \
-	DATABASE_URL=$${TEST_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/videotermin} $(BIN)/pytest
+	DATABASE_URL=$${TEST_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/videotermin} $(BIN)/pytest -m "not browser"
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests bench
