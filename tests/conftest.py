@@ -5,14 +5,12 @@ from datetime import timedelta
 from uuid import uuid4
 
 import pytest
-from django.contrib.auth import get_user_model
 from django.utils import timezone
+from tests.personas import agree, interpreter_invitee, make_staff
 
-from videotermin.agencies.models import Agency, Location, StaffMember
+from videotermin.agencies.models import Agency, Location
 from videotermin.appointments import services as appointments
 from videotermin.consent import services as consent
-
-PASSWORD = "correct horse battery staple"
 
 
 def pytest_collection_modifyitems(config, items):
@@ -23,7 +21,7 @@ def pytest_collection_modifyitems(config, items):
     items.sort(
         key=lambda item: (
             item.get_closest_marker("browser") is not None,
-            "firefox" in getattr(item, "fixturenames", ()),
+            any("firefox" in name for name in getattr(item, "fixturenames", ())),
         )
     )
 
@@ -34,15 +32,6 @@ def fresh_cache():
     from django.core.cache import cache
 
     cache.clear()
-
-
-def make_staff(agency: Agency, location: Location, username: str, full_name: str):
-    first, _, last = full_name.partition(" ")
-    user = get_user_model().objects.create_user(
-        username=username, password=PASSWORD, first_name=first, last_name=last
-    )
-    StaffMember.objects.create(user=user, agency=agency, location=location)
-    return user
 
 
 @pytest.fixture
@@ -117,17 +106,6 @@ def book(counselor, location):
     return make
 
 
-def interpreter_invitee(**changes) -> appointments.Invitee:
-    """Olga, the interpreter Alice invites for Dana."""
-    values = {
-        "name": "Olga Kowalenko",
-        "email": "olga@example.org",
-        "role": "interpreter",
-        "language": "en",
-    }
-    return appointments.Invitee(**{**values, **changes})
-
-
 @pytest.fixture
 def booking(book):
     """Dana's appointment, starting in two minutes (the waiting room is open)."""
@@ -148,14 +126,6 @@ def citizen(booking):
 def consenting_citizen(citizen, agency):
     """Dana, after agreeing to the consent text."""
     return agree(citizen)
-
-
-def agree(member):
-    """The member agrees to the consent text in their language."""
-    text = consent.current_text(member.appointment.agency, member.language)
-    consent.decide(member, text, accepted=True)
-    member.refresh_from_db()
-    return member
 
 
 @pytest.fixture

@@ -11,8 +11,8 @@ from django.contrib.auth import get_user_model
 from django.core import mail
 from django.db import transaction
 from django.utils import timezone
+from tests.personas import agree, interpreter_invitee
 
-from conftest import agree, interpreter_invitee
 from videotermin.appointments import services
 from videotermin.appointments.models import MAX_MEMBERS, Appointment, Link, Member
 from videotermin.appointments.services import Invitee, LinkError, NotAllowed
@@ -181,7 +181,7 @@ def test_a_booking_for_seven_people_is_refused_and_stores_nothing(
     extras = [interpreter_invitee(), *(invitee(n) for n in range(4))]
     with django_capture_on_commit_callbacks(execute=True), pytest.raises(NotAllowed) as refused:
         book(extras=extras)
-    assert "at most 6 people" in str(refused.value)
+    assert "höchstens 6 Personen" in str(refused.value)
     assert not Appointment.objects.exists()
     assert mail.outbox == []
 
@@ -376,7 +376,7 @@ def test_a_seventh_person_is_refused(book, counselor, django_capture_on_commit_c
     services.add_member(appointment, invitee(3), by=counselor)  # the sixth
     with django_capture_on_commit_callbacks(execute=True), pytest.raises(NotAllowed) as refused:
         services.add_member(appointment, invitee(4), by=counselor)
-    assert "at most 6 people" in str(refused.value)
+    assert "höchstens 6 Personen" in str(refused.value)
     assert appointment.members.count() == MAX_MEMBERS
     assert mail.outbox == []
 

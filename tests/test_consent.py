@@ -1,6 +1,7 @@
 """Consent texts are versioned per agency and language; each person's decision is recorded."""
 
-from conftest import agree
+from tests.personas import agree
+
 from videotermin.audit.models import AuditEntry
 from videotermin.consent import services
 from videotermin.consent.models import ConsentDecision, ConsentText

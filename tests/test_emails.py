@@ -8,8 +8,8 @@ from zoneinfo import ZoneInfo
 import pytest
 from django.core import mail
 from django.utils import timezone
+from tests.personas import interpreter_invitee
 
-from conftest import interpreter_invitee
 from videotermin.appointments import emails, services
 
 BERLIN = ZoneInfo("Europe/Berlin")

@@ -17,8 +17,8 @@ from channels.testing import WebsocketCommunicator
 from django.contrib.auth.models import AnonymousUser
 from django.core.exceptions import ValidationError
 from django.urls import reverse
+from tests.personas import agree
 
-from conftest import agree
 from videotermin.asgi import websocket_urlpatterns
 from videotermin.calls import ice
 from videotermin.calls.state import SESSION_KEY

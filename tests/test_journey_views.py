@@ -8,9 +8,9 @@ import pytest
 from django.conf import settings
 from django.urls import reverse
 from django.utils import timezone
+from tests.personas import agree as agrees
+from tests.personas import interpreter_invitee
 
-from conftest import agree as agrees
-from conftest import interpreter_invitee
 from videotermin.appointments import services as appointments
 from videotermin.appointments.models import Appointment
 from videotermin.calls import services as calls

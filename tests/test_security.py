@@ -9,8 +9,8 @@ import sys
 import pytest
 from django.test import Client
 from django.urls import reverse
+from tests.personas import agree
 
-from conftest import agree
 from videotermin.appointments import services
 
 

@@ -16,8 +16,8 @@ from django.core.management import call_command
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone, translation
+from tests.personas import PASSWORD, interpreter_invitee
 
-from conftest import PASSWORD, interpreter_invitee
 from videotermin.appointments import services
 from videotermin.appointments.models import MAX_MEMBERS, Appointment, Member, Status
 from videotermin.calls import services as calls

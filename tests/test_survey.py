@@ -4,8 +4,8 @@ consultation that goes on (J12)."""
 import pytest
 from django.urls import reverse
 from django.utils import timezone
+from tests.personas import agree
 
-from conftest import agree
 from videotermin.appointments import services as appointments
 from videotermin.appointments.models import Appointment
 from videotermin.calls import services as calls

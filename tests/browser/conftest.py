@@ -16,7 +16,7 @@ from email.message import Message
 import pytest
 from asgiref.sync import async_to_sync
 from django.urls import reverse
-from tests.conftest import PASSWORD
+from tests.personas import PASSWORD
 from tests.serverprocess import free_tcp_port
 
 from videotermin.lib import events
@@ -153,9 +153,19 @@ def firefox():
     running.close()
 
 
-@pytest.fixture
-def new_firefox_context(firefox, server):
-    """A factory of Firefox contexts on the test's server, one per party; closed after the test."""
+@pytest.fixture(scope="session")
+def firefox_with_screen():
+    """Firefox as above, but with a window on a 1280x800 display of its own (Xvfb), the screen
+    that its getDisplayMedia() shares without asking."""
+    from tests.browser.firefox import Firefox
+
+    running = Firefox(screen=(1280, 800))
+    yield running
+    running.close()
+
+
+def firefox_contexts(firefox, server):
+    """A factory of Firefox contexts on the test's server, then closing them after the test."""
     contexts = []
 
     def make():
@@ -169,13 +179,27 @@ def new_firefox_context(firefox, server):
 
 
 @pytest.fixture
+def new_firefox_context(firefox, server):
+    """A factory of Firefox contexts on the test's server, one per party; closed after the test."""
+    yield from firefox_contexts(firefox, server)
+
+
+@pytest.fixture
+def new_screen_firefox_context(firefox_with_screen, server):
+    """Contexts of the Firefox with a screen to share, one per party; closed after the test."""
+    yield from firefox_contexts(firefox_with_screen, server)
+
+
+@pytest.fixture
 def new_context(browser, server):
     """A factory of browser contexts, one per party; all closed after the test."""
     contexts = []
 
     def make(**options):
         context = browser.new_context(base_url=server.url, **options)
-        context.set_default_timeout(15_000)
+        # Generous: the machines that run these share two cores with other test runs.
+        context.set_default_timeout(30_000)
+        context.set_default_navigation_timeout(60_000)
         contexts.append(context)
         return context
 
