@@ -4,7 +4,7 @@ from datetime import timedelta
 
 import pytest
 from django.utils import timezone
-from tests.conftest import agree
+from tests.personas import agree
 
 from videotermin.appointments import services as appointments
 from videotermin.appointments.models import Member, Status
@@ -180,6 +180,15 @@ def test_only_the_host_changes_permissions(bob, dana, alice):
         services.set_permissions(dana, by=dana, share_screen=True)
 
 
+def test_in_the_room_only_the_host_removes_people(bob, dana, alice):
+    admitted(dana, alice)
+    with pytest.raises(NotAllowed):
+        appointments.remove_member(dana, by=bob)
+    assert fresh(dana).removed_at is None
+    appointments.remove_member(dana, by=alice)
+    assert fresh(dana).removed_at is not None
+
+
 def test_sharing_a_screen_needs_the_permission(alice, dana):
     admitted(dana, alice)
     with pytest.raises(NotAllowed):
@@ -269,12 +278,12 @@ def test_a_colleague_opening_the_room_joins_as_a_colleague_and_never_takes_over(
 
 
 def test_a_seventh_person_cannot_join(book, colleague, agency, location):
-    from tests.conftest import interpreter_invitee, make_staff
+    from tests.personas import interpreter_invitee, make_staff
 
     booking = book(extras=[interpreter_invitee(email=f"olga{i}@example.org") for i in range(3)])
     appointments.join_as_staff(booking.appointment, colleague)  # the sixth
     carla = make_staff(agency, location, "carla", "Carla Neumann")
-    with pytest.raises(NotAllowed, match="at most 6"):
+    with pytest.raises(NotAllowed, match="höchstens 6 Personen"):
         appointments.join_as_staff(booking.appointment, carla)
 
 

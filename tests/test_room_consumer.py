@@ -11,7 +11,7 @@ from channels.testing import WebsocketCommunicator
 from django.contrib.auth.models import AnonymousUser
 from django.db.backends.utils import CursorWrapper
 from django.forms.models import model_to_dict
-from tests.conftest import agree
+from tests.personas import agree
 
 from videotermin.appointments import services as appointments
 from videotermin.appointments.models import Member
@@ -583,7 +583,7 @@ def test_a_second_window_of_the_same_person_supersedes_the_first(dana, appointme
 
 
 def test_a_seventh_person_is_refused_with_a_clear_message(book, agency, location, colleague):
-    from tests.conftest import interpreter_invitee, make_staff
+    from tests.personas import interpreter_invitee, make_staff
 
     booking = book(extras=[interpreter_invitee(email=f"o{i}@example.org") for i in range(3)])
     appointments.join_as_staff(booking.appointment, colleague)

@@ -12,6 +12,8 @@ from datetime import datetime
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.functional import lazy
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from videotermin.agencies.models import Location
@@ -108,18 +110,32 @@ def _require_staff(appointment: Appointment, by) -> None:
     raise NotAllowed(_("Only staff of this agency may do this."))
 
 
+def is_host(by, appointment: Appointment) -> bool:
+    """Whether `by` is the host now: read afresh, a hand-over may have happened meanwhile."""
+    if not isinstance(by, Member) or by.appointment_id != appointment.pk:
+        return False
+    return Member.objects.filter(pk=by.pk, role=Role.HOST, removed_at__isnull=True).exists()
+
+
 def _require_open(appointment: Appointment) -> None:
     if appointment.cancelled_at or appointment.call_ended_at:
         raise NotAllowed(_("A cancelled or finished appointment cannot be changed."))
 
 
+def _too_many_people() -> str:
+    return gettext(
+        "A consultation can have at most %(max)d people. Please remove someone first."
+    ) % {"max": MAX_MEMBERS}
+
+
+# Lazy, like every refusal: it is put into words in the language of whoever reads it.
+_too_many = lazy(_too_many_people, str)
+
+
 def _require_room_for_one_more(appointment: Appointment) -> None:
     present = appointment.members.filter(removed_at__isnull=True).count()
     if present >= MAX_MEMBERS:
-        raise NotAllowed(
-            _("A consultation can have at most %(max)d people. Please remove someone first.")
-            % {"max": MAX_MEMBERS}
-        )
+        raise NotAllowed(_too_many())
 
 
 def _invite(appointment: Appointment, invitee: Invitee) -> tuple[Member, str]:
@@ -154,10 +170,7 @@ def create_appointment(
     if citizen.role != Role.CITIZEN or any(e.role not in Member.EXTRA_ROLES for e in extras):
         raise ValueError("one citizen and extra participants only")
     if 2 + len(extras) > MAX_MEMBERS:
-        raise NotAllowed(
-            _("A consultation can have at most %(max)d people. Please remove someone first.")
-            % {"max": MAX_MEMBERS}
-        )
+        raise NotAllowed(_too_many())
     appointment = Appointment.objects.create(
         agency_id=staff.agency_id,
         location=location,
@@ -355,6 +368,9 @@ def remove_member(member: Member, *, by) -> Member:
     member = locked_member(member)
     appointment = member.appointment
     _require_staff(appointment, by)
+    # In the room only the host removes people; in the workspace, staff of the agency do.
+    if isinstance(by, Member) and not is_host(by, appointment):
+        raise NotAllowed(_("Only the host can do this."))
     if member.is_host:
         raise NotAllowed(_("The host cannot be removed. Hand the consultation over first."))
     if member.removed_at:

@@ -90,7 +90,7 @@ class RoomConsumer(AsyncJsonWebsocketConsumer):
                 appointment_id, self.scope.get("user"), self.scope.get("session")
             )
         except NotAllowed as reason:
-            await self._refuse(str(reason))
+            await self._refuse(reason)
             return
         if member is None:
             await self.close(code=CLOSE_FORBIDDEN)
@@ -110,7 +110,7 @@ class RoomConsumer(AsyncJsonWebsocketConsumer):
             appointment, members = await database_sync_to_async(self._arrive)()
         except NotAllowed as reason:
             await self.channel_layer.group_discard(self.group, self.channel_name)
-            await self._refuse(str(reason), accepted=True)
+            await self._refuse(reason, accepted=True)
             return
         self.active = True
         for event in members:
@@ -131,11 +131,12 @@ class RoomConsumer(AsyncJsonWebsocketConsumer):
             }
         )
 
-    async def _refuse(self, message: str, *, accepted: bool = False) -> None:
+    async def _refuse(self, reason: NotAllowed, *, accepted: bool = False) -> None:
         if not accepted:
             await self.accept()
+        # The reason is lazy: it is put into words here, in the page's language.
         with translation.override(self.language):
-            await self._error("not_allowed", message)
+            await self._error("not_allowed", str(reason))
         await self.close(code=CLOSE_CLOSED)
 
     def _arrive(self) -> tuple[dict[str, Any], list[dict[str, Any]]]:

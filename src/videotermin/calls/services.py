@@ -16,6 +16,7 @@ from videotermin.appointments.services import (
     NotAllowed,
     announce,
     can_enter,
+    is_host,
     locked_member,
     save_member,
 )
@@ -212,7 +213,7 @@ def leave(member: Member) -> None:
 def end_call(appointment: Appointment, *, by: Member) -> Appointment:
     """The host ends the consultation for everybody."""
     appointment = Appointment.objects.select_for_update().get(pk=appointment.pk)
-    if not _is_host(by, appointment):
+    if not is_host(by, appointment):
         raise NotAllowed(_("Only the host can end the consultation for everybody."))
     if not appointment.call_ended_at:
         _end(appointment, by=by, reason="ended_by_host")
@@ -252,15 +253,8 @@ def _end(appointment: Appointment, *, by, reason: str) -> None:
 def _require_host(member: Member, by: Member) -> Appointment:
     """The acting member is the host of the member's consultation, and it has not ended."""
     appointment = member.appointment
-    if not _is_host(by, appointment):
+    if not is_host(by, appointment):
         raise NotAllowed(_("Only the host can do this."))
     if appointment.call_ended_at or appointment.cancelled_at:
         raise NotAllowed(_("This consultation has already ended."))
     return appointment
-
-
-def _is_host(by, appointment: Appointment) -> bool:
-    """Whether `by` is the host now: read afresh, a hand-over may have happened meanwhile."""
-    if not isinstance(by, Member) or by.appointment_id != appointment.pk:
-        return False
-    return Member.objects.filter(pk=by.pk, role=Member.Role.HOST, removed_at__isnull=True).exists()
