@@ -266,5 +266,8 @@ LOGGING = {
         # The test call's ICE logs name the citizen's addresses: personal data, not for logs.
         "aioice": {"level": "WARNING"},
         "aiortc": {"level": "WARNING"},
+        # httpx logs every request's URL, and Janus's long poll carries the API secret in it.
+        "httpx": {"level": "WARNING"},
+        "httpcore": {"level": "WARNING"},
     },
 }
