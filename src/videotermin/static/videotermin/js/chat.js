@@ -104,6 +104,8 @@ export function wireChat({room, session, words, early, isOpen, onUnread}) {
         const role = words[`role-${member.role}`] || '';
         return role ? `${member.name} (${role})` : member.name;
     };
+    /** The own name as the room knows it, marked as one's own ("{name} (you)"). */
+    const you = () => fill(words.you, {name: room.self ? room.self.name : ''});
     /** Whether the room allows that member to chat or send documents now. */
     const may = (/** @type {string} */ id, /** @type {'chat'|'documents'} */ what) => {
         const member = room.member(id);
@@ -134,7 +136,7 @@ export function wireChat({room, session, words, early, isOpen, onUnread}) {
         const who = document.createElement('span');
         who.className = 'who';
         who.dir = 'auto';
-        who.textContent = from === null ? words.you : label(from);
+        who.textContent = from === null ? you() : label(from);
         const now = new Date();
         const time = document.createElement('time');
         time.dateTime = now.toISOString();
@@ -243,10 +245,14 @@ export function wireChat({room, session, words, early, isOpen, onUnread}) {
         maxBytes: Number(text.maxDocumentMb || 25) * 1024 * 1024,
         messages: {forbiddenType: text.msgForbiddenType || '', tooLarge: text.msgTooLarge || '',
             refused: text.msgRefused || ''},
-        words, label, addToLog,
+        words, label, you, addToLog,
         recipient: () => recipient.value || null,
         allowed: (/** @type {string} */ member) => may(member, 'documents'),
         onIncoming: (name) => notice(fill(text.msgNewDocument, {name})),
+    });
+    // Back to a tab with the chat open: what arrived meanwhile has been seen now.
+    document.addEventListener('visibilitychange', () => {
+        if (!document.hidden && isOpen()) seen();
     });
     renderRecipients();
     renderPermission();
@@ -256,12 +262,12 @@ export function wireChat({room, session, words, early, isOpen, onUnread}) {
         documents.gotMessage(message);
     }
 
-    return {
-        /** The panel was opened: what was unread is read now. */
-        seen() {
-            unread = 0;
-            onUnread(0, '');
-            log.scrollTop = log.scrollHeight;
-        },
-    };
+    /** The panel was opened (or its tab came back): what was unread is read now. */
+    function seen() {
+        unread = 0;
+        onUnread(0, '');
+        log.scrollTop = log.scrollHeight;
+    }
+
+    return {seen};
 }

@@ -70,14 +70,15 @@ export function safeName(name) {
  *   messages: {forbiddenType: string, tooLarge: string, refused: string},
  *   words: Record<string, string>,
  *   label: (member: string) => string,
+ *   you: () => string,
  *   addToLog: (item: HTMLElement) => void,
  *   recipient: () => string|null,
  *   allowed: (member: string) => boolean,
  *   onIncoming: (sender: string) => void,
  * }} options
  */
-export function wireDocuments({session, input, error, maxBytes, messages, words, label, addToLog,
-    recipient, allowed, onIncoming}) {
+export function wireDocuments({session, input, error, maxBytes, messages, words, label, you,
+    addToLog, recipient, allowed, onIncoming}) {
     /** @type {Map<string, Outgoing & {to: string|null}>} */
     const outgoing = new Map();
     /** @type {(Outgoing & {to: string|null})[]} one document after the other */
@@ -233,7 +234,7 @@ export function wireDocuments({session, input, error, maxBytes, messages, words,
         showError();
         const id = crypto.randomUUID();
         const to = recipient();
-        const who = to ? `${words.you} → ${label(to)}` : words.you;
+        const who = to ? `${you()} → ${label(to)}` : you();
         const row = newRow(who, safeName(file.name), file.size);
         row.state.textContent = words.waiting;
         const transfer = {id, file, type, cancelled: false, row, to};
