@@ -12,6 +12,10 @@ from contextlib import contextmanager
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+APP = "videotermin.asgi:application"
+# The same application, counting its database queries (bench/queries.py), and where it tells.
+COUNTING_APP = "bench.queries:application"
+QUERIES_PATH = "/__bench__/queries"
 
 
 def free_port() -> int:
@@ -47,16 +51,25 @@ class BenchServer:
 
         os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"  # Playwright's sync API runs a loop
         django.setup()
+        from django.conf import settings
+
+        # Django set up before this (an import of videotermin.asgi, say) would have read another
+        # database: the bench must never write into a developer's or the demo's.
+        if not str(settings.DATABASES["default"]["NAME"]).startswith(self.dir.name):
+            self.__exit__()
+            raise RuntimeError("Django was set up before the bench chose its database")
         return self
 
-    def _uvicorn(self, env: dict[str, str], port: int) -> subprocess.Popen:
-        """uvicorn serving the application on the port, once it answers."""
+    def _uvicorn(self, env: dict[str, str], port: int, app: str = APP) -> subprocess.Popen:
+        """uvicorn serving the application (or the bench's wrapper of it) once it answers."""
         process = subprocess.Popen(
             [
                 sys.executable,
                 "-m",
                 "uvicorn",
-                "videotermin.asgi:application",
+                app,
+                "--app-dir",
+                str(ROOT),
                 "--host",
                 "127.0.0.1",
                 "--port",
@@ -78,12 +91,13 @@ class BenchServer:
         raise RuntimeError("the benchmark server did not start")
 
     @contextmanager
-    def sibling(self, **settings: str) -> Iterator[tuple[str, subprocess.Popen]]:
-        """A second server on the same database with other settings: its address and process."""
+    def sibling(self, app: str = APP, **settings: str) -> Iterator[tuple[str, subprocess.Popen]]:
+        """A second server on the same database with other settings (and, for counting its
+        queries, bench.queries' wrapper of the application): its address and process."""
         port = free_port()
         url = f"http://127.0.0.1:{port}"
         env = {**self.env, "SITE_URL": url, "PORT": str(port), **settings}
-        process = self._uvicorn(env, port)
+        process = self._uvicorn(env, port, app)
         try:
             yield url, process
         finally:
