@@ -13,6 +13,10 @@ browser context of her own (cookies, storage), with a fake camera and microphone
 
 An error in the page (a script that throws, a selector that never appears) raises
 FirefoxError with the browser's message. Timeouts are in seconds, 15 unless told.
+
+Headless Firefox has no screen to share. ``Firefox(screen=(1280, 800))`` runs it with a window
+on a private Xvfb display of that size instead; getDisplayMedia() then shares that display
+without asking, as the one screen there is (with the permission prompts turned off).
 """
 
 import atexit
@@ -20,11 +24,13 @@ import contextlib
 import json
 import os
 import queue
+import select
 import shutil
 import signal
 import subprocess
 import tempfile
 import threading
+import time
 from pathlib import Path
 from typing import Any
 from urllib.parse import urljoin
@@ -32,6 +38,7 @@ from urllib.parse import urljoin
 ROOT = Path(__file__).resolve().parents[2]
 DRIVER = Path(__file__).with_name("firefox_driver.mjs")
 FIREFOX = "/usr/bin/firefox-esr"
+XVFB = "/usr/bin/Xvfb"
 DEFAULT_TIMEOUT = 15.0
 # Launching Firefox with a fresh profile takes seconds, half a minute on two busy cores.
 START_TIMEOUT = 90.0
@@ -54,26 +61,96 @@ def missing() -> str | None:
     return None
 
 
+class Display:
+    """A private X display (Xvfb) of the given size for a Firefox with a screen to share."""
+
+    def __init__(self, width: int, height: int, timeout: float = 30.0) -> None:
+        if not Path(XVFB).exists():
+            raise FirefoxError(f"{XVFB} is missing: run `make test` (installs xvfb)")
+        read, write = os.pipe()
+        try:
+            # -displayfd: Xvfb takes the first free display number and writes it there.
+            self.process = subprocess.Popen(
+                [
+                    XVFB,
+                    "-displayfd",
+                    str(write),
+                    "-screen",
+                    "0",
+                    f"{width}x{height}x24",
+                    "-nolisten",
+                    "tcp",
+                    "-noreset",
+                ],
+                pass_fds=(write,),
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+                start_new_session=True,
+            )
+            os.close(write)
+            write = -1
+            number = b""
+            deadline = time.monotonic() + timeout
+            while not number.endswith(b"\n"):
+                left = deadline - time.monotonic()
+                if left <= 0 or not select.select([read], [], [], left)[0]:
+                    self.close()
+                    raise FirefoxError(f"Xvfb did not start within {timeout:.0f} s")
+                chunk = os.read(read, 16)
+                if not chunk:
+                    self.close()
+                    raise FirefoxError("Xvfb ended before it opened a display")
+                number += chunk
+        finally:
+            os.close(read)
+            if write >= 0:
+                os.close(write)
+        self.name = f":{int(number)}"
+
+    def close(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+
 class Firefox:
     """The Node process and its Firefox; close() (or the end of the interpreter) ends both.
 
     Should the driver die or hang, the next new_context() starts a fresh Firefox, so that one
-    broken test does not take the rest of the session with it.
+    broken test does not take the rest of the session with it. With a screen (width, height)
+    Firefox runs with a window on a private Xvfb display of that size, which it can share.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, screen: tuple[int, int] | None = None) -> None:
         problem = missing()
         if problem:
             raise FirefoxError(problem)
+        self.screen = screen
+        self._display: Display | None = None
         self._lock = threading.Lock()
         self._next_id = 0
         self._process: subprocess.Popen | None = None
         # Which start of Firefox a context belongs to: the contexts of one that died are gone.
         self.generation = 0
-        self._start()
+        try:
+            self._start()
+        except BaseException:
+            self.close()
+            raise
 
     def _start(self) -> None:
         self.generation += 1
+        env = {**os.environ, "VIDEOTERMIN_FIREFOX": FIREFOX}
+        if self.screen is not None:
+            if self._display is None or self._display.process.poll() is not None:
+                self._display = Display(*self.screen)
+            env.update(DISPLAY=self._display.name, VIDEOTERMIN_FIREFOX_HEADLESS="0")
+            env.pop("WAYLAND_DISPLAY", None)
         fd, self._log_path = tempfile.mkstemp(prefix="videotermin-firefox-", suffix=".log")
         with os.fdopen(fd, "w") as log:
             self._process = subprocess.Popen(
@@ -83,7 +160,7 @@ class Firefox:
                 stdout=subprocess.PIPE,
                 stderr=log,
                 text=True,
-                env={**os.environ, "VIDEOTERMIN_FIREFOX": FIREFOX},
+                env=env,
                 # Its own process group: a Ctrl-C in the terminal reaches pytest, which closes it.
                 start_new_session=True,
             )
@@ -155,12 +232,18 @@ class Firefox:
     def new_context(self, base_url: str = "") -> "Context":
         """A fresh browser context, as a second person on another computer would have."""
         if not self.running:
-            self.close()
+            self._close_firefox()
             self._start()
         return Context(self, self.call("newContext"), base_url, self.generation)
 
     def close(self) -> None:
-        """Close Firefox and end the driver; end both by force when they do not go."""
+        """Close Firefox and end the driver (and its display); by force when they do not go."""
+        self._close_firefox()
+        if self._display is not None:
+            self._display.close()
+            self._display = None
+
+    def _close_firefox(self) -> None:
         process = self._process
         if process is None:
             return
@@ -261,6 +344,10 @@ class Page:
     def errors(self) -> list[str]:
         """Messages of the errors the page's scripts threw and nobody caught."""
         return self._call("errors")
+
+    def warnings(self) -> list[str]:
+        """What the page logged with console.warn() and console.error(), as "warn: text"."""
+        return self._call("warnings")
 
     def close(self) -> None:
         self._call("closePage")

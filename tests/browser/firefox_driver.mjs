@@ -39,7 +39,7 @@ const browser = await puppeteer.launch({
 
 /** @type {Map<number, import("puppeteer-core").BrowserContext>} */
 const contexts = new Map();
-/** @type {Map<number, {page: import("puppeteer-core").Page, errors: string[]}>} */
+/** @type {Map<number, {page: import("puppeteer-core").Page, errors: string[], warnings: string[]}>} */
 const pages = new Map();
 let nextId = 1;
 
@@ -120,7 +120,15 @@ const commands = {
     /** @type {string[]} */
     const errors = [];
     page.on("pageerror", (error) => errors.push(error instanceof Error ? error.message : String(error)));
-    pages.set(id, { page, errors });
+    // What the page's own scripts log as warnings and errors (a refused setParameters ...).
+    /** @type {string[]} */
+    const warnings = [];
+    page.on("console", (message) => {
+      if (message.type() === "warn" || message.type() === "error") {
+        warnings.push(`${message.type()}: ${message.text()}`);
+      }
+    });
+    pages.set(id, { page, errors, warnings });
     return id;
   },
 
@@ -173,6 +181,11 @@ const commands = {
   async errors({ page }) {
     const entry = pages.get(page);
     return entry ? entry.errors : [];
+  },
+
+  async warnings({ page }) {
+    const entry = pages.get(page);
+    return entry ? entry.warnings : [];
   },
 
   async closePage({ page }) {

@@ -1,7 +1,7 @@
 """How a person opens the consultation room in a real browser, and what the tests read there."""
 
 from django.urls import reverse
-from tests.browser.conftest import log_in, wait_until
+from tests.browser.conftest import log_in, wait_for_media, wait_until
 
 from videotermin.appointments.models import Member
 
@@ -73,3 +73,52 @@ def session_of(member: Member, other_than: str | None = None) -> str:
 def peers_of(page) -> list[str]:
     """The remote sessions the page has a peer connection with."""
     return page.evaluate("[...window.videoterminPeers.keys()]")
+
+
+def meet(new_context, appointment, *invited: tuple[str, Member], colleagues=()) -> list:
+    """Alice opens the room and admits every invited (token, member) in turn; colleagues join.
+    Returns the pages, Alice's first, once media flows on every pair."""
+    alice = open_staff_room(new_context(), appointment)
+    pages = [alice]
+    for token, member in invited:
+        page = open_member_room(new_context(), token, member)
+        admit(alice, member, page)
+        pages.append(page)
+    pages += [open_staff_room(new_context(), appointment, username) for username in colleagues]
+    for page in pages:
+        try:
+            wait_for_media(page, peers=len(pages) - 1, timeout=60)
+        except AssertionError as error:
+            # On a starved machine pages measure round trips of many seconds and step down to
+            # audio only, and their peers then send them no video: say so.
+            raise AssertionError(f"{error}; quality: {page.evaluate(QUALITY_STATE)}") from None
+    return pages
+
+
+# The page's own quality mode, its last sample, and what each peer receives at most.
+QUALITY_STATE = """() => {
+    const quality = window.videoterminQuality;
+    return {mode: quality.current, last: quality.last,
+        caps: [...window.videoterminPeers.values()].map((peer) => quality.capFor(peer))};
+}"""
+
+
+CHANNELS_OPEN = """(count) => {
+    const peers = [...window.videoterminPeers.values()];
+    return peers.length === count && peers.every(
+        (peer) => [peer.chat, peer.files, peer.control].every((c) => c.readyState === 'open'));
+}"""
+
+
+def wait_for_channels(page, peers: int = 1) -> None:
+    """Wait until the page's chat, files and control channels are open to `peers` others."""
+    page.wait_for_function(CHANNELS_OPEN, arg=peers, timeout=60_000)
+
+
+def knows(page, member: Member, condition: str) -> None:
+    """Wait until the page's room knows the member so: `condition` is JavaScript about `m`."""
+    page.wait_for_function(
+        f"(id) => {{ const m = window.videoterminRoom.member(id); return !!m && ({condition}); }}",
+        arg=str(member.public_id),
+        timeout=30_000,
+    )

@@ -22,7 +22,7 @@ from tests.browser.room import (
     person,
     session_of,
 )
-from tests.conftest import agree
+from tests.personas import agree
 
 from videotermin.appointments.models import Appointment, Member
 from videotermin.survey.models import SurveyResponse
@@ -147,8 +147,13 @@ def test_a_colleague_who_opens_the_room_is_announced_and_joins_the_mesh(
 ):
     alice, citizen, interpreter = three
     bob = open_staff_room(new_context(), appointment, "bob")
-    for page in (alice, citizen, interpreter):
-        page.locator("#tiles .tile-label").filter(has_text="Bob Schulz colleague").wait_for()
+    # Each page names his role in its own language: Dana's is German.
+    for page, role in (
+        (alice, "colleague"),
+        (citizen, "Kollegin/Kollege"),
+        (interpreter, "colleague"),
+    ):
+        page.locator("#tiles .tile-label").filter(has_text=f"Bob Schulz {role}").wait_for()
         wait_for_media(page, peers=3)
     wait_for_media(bob, peers=3)
     assert re.search("Bob Schulz", citizen.locator("#status").inner_text())

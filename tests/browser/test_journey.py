@@ -10,9 +10,7 @@ driven by form values and ids, not by button texts that the translations change.
 import re
 import secrets
 from datetime import timedelta
-from email import message_from_bytes, policy
 from email.message import EmailMessage
-from zoneinfo import ZoneInfo
 
 import pytest
 from django.urls import reverse
@@ -20,16 +18,18 @@ from django.utils import formats, timezone, translation
 from icalendar import Calendar
 from playwright.sync_api import expect
 from tests.browser.conftest import log_in, wait_for_media
+from tests.browser.mail import local, personal_link_in, read_like_a_citizen
+from tests.browser.room import admit, answer, person
 
 from videotermin.agencies.models import Agency
-from videotermin.appointments.models import Appointment, Participant
+from videotermin.appointments.models import Appointment, Member
 from videotermin.consent.models import ConsentDecision
 from videotermin.survey.models import SurveyResponse
 
 pytestmark = pytest.mark.browser
 
 # Pages answer within milliseconds, but live updates cross two WebSockets and the database.
-expect.set_options(timeout=10_000)
+expect.set_options(timeout=30_000)
 
 DANA = "Dana Yilmaz"
 DANA_EMAIL = "dana@example.org"
@@ -96,11 +96,6 @@ def counted(page, what: str) -> int:
     return int(page.evaluate(f"sessionStorage.getItem('{what}') || '0'"))
 
 
-def read_like_a_citizen(envelope) -> EmailMessage:
-    """The e-mail as a mail program sees it: parts, attachments, decoded text."""
-    return message_from_bytes(envelope.original_content or envelope.content, policy=policy.default)
-
-
 def calendar_event(message: EmailMessage):
     [ics] = [p for p in message.iter_attachments() if p.get_content_type() == "text/calendar"]
     assert ics.get_filename().endswith(".ics")
@@ -124,17 +119,6 @@ def subject_says(subject: str, language: str, sentence: str, starts_at) -> bool:
     return subject.startswith(prefix) and day in subject and time in subject
 
 
-def personal_link_in(message: EmailMessage) -> str:
-    """The link the citizen clicks in the HTML part; the text part must carry the same."""
-    html = message.get_body(("html",)).get_content()
-    text = message.get_body(("plain",)).get_content()
-    links = set(re.findall(r'href="(http://127\.0\.0\.1:\d+/j/[\w-]+/)"', html))
-    assert len(links) == 1, links
-    [link] = links
-    assert link in text
-    return link
-
-
 def agree(page) -> None:
     page.locator("button[name=decision][value=accept]").click()
 
@@ -153,16 +137,13 @@ def counselor_browser(new_context, username: str = "alice"):
     return page
 
 
-def local(moment, agency: Agency):
-    return timezone.localtime(moment, ZoneInfo(agency.time_zone))
-
-
 def book_in_the_form(page, *, starts_at, language: str = "de") -> None:
     """Fill in the staff form as the counselor would; times are the agency's local time."""
     page.goto(reverse("staff:create"))
     page.get_by_label("Citizen's name").fill(DANA)
-    page.get_by_label("E-mail address").fill(DANA_EMAIL)
-    page.get_by_label("Language of the e-mails and pages").select_option(language)
+    # By id: the rows for extra participants have fields of the same names.
+    page.locator("#id_citizen_email").fill(DANA_EMAIL)
+    page.locator("#id_language").select_option(language)
     page.get_by_label("Customer number").fill("123D456789")
     page.get_by_label("Start (date and time)").fill(starts_at.strftime("%Y-%m-%dT%H:%M"))
     page.get_by_label("Duration (minutes)").fill("30")
@@ -182,8 +163,12 @@ def row_of(page, appointment: Appointment):
     return page.locator(f'#day-table tr[data-appointment="{appointment.public_id}"]')
 
 
-def citizen_of(appointment: Appointment) -> Participant:
-    return Participant.objects.get(appointment=appointment, role=Participant.Role.CITIZEN)
+def citizen_of(appointment: Appointment) -> Member:
+    return appointment.members.get(role=Member.Role.CITIZEN)
+
+
+def booked_for(email: str) -> Appointment:
+    return Member.objects.get(email=email, role=Member.Role.CITIZEN).appointment
 
 
 # 1. The whole journey
@@ -196,9 +181,11 @@ def test_the_counselor_books_and_the_citizen_goes_from_the_emailed_link_to_the_s
     alice = counselor_browser(new_context)
     starts_at = local(timezone.now() + timedelta(minutes=3), agency)
     book_in_the_form(alice, starts_at=starts_at)
-    appointment = Appointment.objects.get(citizen_email=DANA_EMAIL)
-    assert (appointment.citizen_name, appointment.language) == (DANA, "de")
-    assert appointment.customer_number == "123D456789"
+    appointment = booked_for(DANA_EMAIL)
+    booked = citizen_of(appointment)
+    assert (booked.name, booked.language) == (DANA, "de")
+    assert booked.customer_number == "123D456789"
+    assert appointment.members.get(role=Member.Role.HOST).user == counselor
     assert appointment.starts_at == starts_at.replace(second=0, microsecond=0)
     day_view(alice, appointment)
     alice.evaluate("window.notReloaded = true")
@@ -245,7 +232,9 @@ def test_the_counselor_books_and_the_citizen_goes_from_the_emailed_link_to_the_s
     # "Enter the consultation room": the waiting room, two clicks after opening the link.
     dana.locator("#enter-link").click()
     expect(dana.locator("#waiting")).to_be_visible()
-    expect(dana.locator("#counselor-name")).to_have_text("Alice Berger")
+    expect(dana.locator("#room")).to_have_attribute("data-view", "waiting")
+    host = appointment.members.get(role=Member.Role.HOST)
+    expect(person(dana, host).locator(".name")).to_have_text("Alice Berger")
     assert counted(dana, "clicks") <= 2
 
     # Alice's day view shows Dana waiting, with her device check and browser, without a reload.
@@ -254,7 +243,7 @@ def test_the_counselor_books_and_the_citizen_goes_from_the_emailed_link_to_the_s
     assert citizen.presence == "waiting"
     assert "Chrome" in citizen.browser and citizen.operating_system.startswith("Linux")
     with translation.override("en"):
-        check_label = str(Participant.CheckResult(citizen.check_result).label)
+        check_label = str(Member.CheckResult(citizen.check_result).label)
     expect(row.locator("[data-field=status-label]")).to_have_text("waiting")
     expect(row.locator("[data-field=check-label]")).to_have_text(check_label)
     expect(row.locator(".light")).to_have_class(f"light {citizen.check_result}")
@@ -266,19 +255,21 @@ def test_the_counselor_books_and_the_citizen_goes_from_the_emailed_link_to_the_s
     # Alice opens the room from her day view in a second tab and lets Dana in.
     room = alice.context.new_page()
     room.goto(row.locator("[data-field=room-link]").get_attribute("href"))
-    room.get_by_role("button", name="Admit").click()
-    expect(dana.locator("#call")).to_be_visible()
+    admit(room, citizen, dana)
+    expect(dana.locator("#stage")).to_be_visible()
 
     # She confirms Dana's identity; the database records when and who.
-    room.locator("#identity").click()
-    expect(room.locator("#identity-done")).to_be_visible()
-    appointment.refresh_from_db()
-    assert appointment.identity_checked_at is not None
-    assert appointment.identity_checked_by == counselor
+    entry = person(room, citizen)
+    entry.get_by_role("button", name="Confirm identity").click()
+    expect(entry.locator(".identity-state")).to_have_text("checked")
+    expect(entry.get_by_role("button", name="Confirm identity")).to_be_hidden()
+    citizen.refresh_from_db()
+    assert citizen.identity_checked_at is not None
+    assert citizen.identity_checked_by == counselor
 
     # Media flows both ways.
     for page in (dana, room):
-        stats = wait_for_media(page)
+        stats = wait_for_media(page, timeout=60)
         assert stats["framesDecoded"] > 0 and stats["packetsReceived"] > 0, stats
 
     # Dana mutes and switches off her camera; Alice's live day view says so.
@@ -292,8 +283,8 @@ def test_the_counselor_books_and_the_citizen_goes_from_the_emailed_link_to_the_s
     assert (citizen.camera_on, citizen.microphone_on) == (False, False)
 
     # Alice ends the consultation for all; Dana lands on the survey.
-    room.once("dialog", lambda dialog: dialog.accept())
-    room.get_by_role("button", name="End consultation for all").click()
+    room.get_by_role("button", name="End for all").click()
+    answer(room)
     dana.wait_for_url(f"**{reverse('survey:start', args=[citizen.public_id])}")
     expect(row).to_have_attribute("data-status", "done")
     appointment.refresh_from_db()
@@ -307,9 +298,9 @@ def test_the_counselor_books_and_the_citizen_goes_from_the_emailed_link_to_the_s
     survey.locator("button[type=submit]").click()
     dana.wait_for_url(f"**{reverse('survey:thanks')}")
     expect(dana.locator("h1")).to_have_text(in_language("de", "Thank you"))
-    answer = SurveyResponse.objects.get()
-    assert (answer.agency, answer.day) == (agency, local(timezone.now(), agency).date())
-    assert (answer.easy_to_use, answer.would_recommend, answer.next_mode) == (
+    response = SurveyResponse.objects.get()
+    assert (response.agency, response.day) == (agency, local(timezone.now(), agency).date())
+    assert (response.easy_to_use, response.would_recommend, response.next_mode) == (
         "yes",
         "partly",
         "video",
@@ -333,7 +324,7 @@ def test_an_appointment_booked_in_english_is_announced_in_english(
     smtp.wait(1)
     [envelope] = smtp.envelopes
     invitation = read_like_a_citizen(envelope)
-    appointment = Appointment.objects.get(citizen_email=DANA_EMAIL)
+    appointment = booked_for(DANA_EMAIL)
     start = local(appointment.starts_at, agency)
     assert subject_says(invitation["Subject"], "en", "Your video appointment on %(when)s", start)
     assert invitation["Subject"].startswith("Your video appointment on ")
@@ -369,7 +360,7 @@ def test_a_citizen_who_does_not_agree_sees_the_alternatives_and_nothing_about_de
     assert (citizen.check_result, citizen.check_details) == ("", {})
     assert (citizen.browser, citizen.operating_system) == ("", "")
     assert (citizen.camera_on, citizen.microphone_on) == (False, False)
-    assert ConsentDecision.objects.get(participant=citizen).accepted is False
+    assert ConsentDecision.objects.get(member=citizen).accepted is False
 
 
 # 3. Too early
@@ -437,7 +428,7 @@ def test_a_link_the_counselor_cancelled_shows_the_cancelled_page_and_the_citizen
     assert cancellation["To"] == DANA_EMAIL
     cancelled_on = "Cancelled: your video appointment on %(when)s"
     start = local(appointment.starts_at, agency)
-    assert subject_says(cancellation["Subject"], appointment.language, cancelled_on, start)
+    assert subject_says(cancellation["Subject"], invited.citizen.language, cancelled_on, start)
     assert cancellation.get_body(("plain",)) and cancellation.get_body(("html",))
     calendar, event = calendar_event(cancellation)
     assert (str(calendar["method"]), str(event["status"])) == ("CANCEL", "CANCELLED")
@@ -447,7 +438,7 @@ def test_a_link_the_counselor_cancelled_shows_the_cancelled_page_and_the_citizen
     dana = citizen_browser(new_context)
     response = dana.goto(link)
     assert response.status == 410
-    cancelled = in_language(appointment.language, "This appointment was cancelled")
+    cancelled = in_language(invited.citizen.language, "This appointment was cancelled")
     expect(dana.locator("h1")).to_have_text(cancelled)
 
 
@@ -468,8 +459,8 @@ def test_a_counselor_of_another_agency_neither_sees_nor_enters_the_consultation(
 
     # The same script in Alice's browser gets in: it is Charlie who is refused, not the script.
     alice = counselor_browser(new_context)
-    welcomed = alice.evaluate(TRY_ROOM_SOCKET, room_socket)
+    joined = alice.evaluate(TRY_ROOM_SOCKET, room_socket)
 
-    assert welcomed == {"opened": True, "first": "welcome", "code": None}
+    assert joined == {"opened": True, "first": "joined", "code": None}
     # Refused at the handshake (HTTP 403), of which a browser learns only "abnormal closure".
     assert refused == {"opened": False, "first": None, "code": 1006}

@@ -1,15 +1,14 @@
-"""Calls that recover by themselves: a dropped signaling connection, a counselor who reloads."""
+"""Calls that recover by themselves, with Alice, Dana and Olga in real browsers: a dropped
+signaling connection comes back and media with it on every pair; the host reloads and gets the
+call back."""
 
 import pytest
 from tests.browser.conftest import wait_for_media, wait_until
-from tests.browser.test_call import (
-    admit_and_connect,
-    citizen_row,
-    open_citizen_room,
-    open_counselor_room,
-)
+from tests.browser.room import in_call, meet, member_row, peers_of, session_of
+from tests.personas import agree, interpreter_invitee
 
-pytestmark = pytest.mark.browser
+# Calls of three to five people, each in a browser of their own, on two shared cores.
+pytestmark = [pytest.mark.browser, pytest.mark.timeout(600)]
 
 # Keep a handle on every WebSocket the page opens, so a test can cut one like a network would.
 RECORD_SOCKETS = """
@@ -20,47 +19,105 @@ window.WebSocket = class extends Original {
 };
 """
 
+# Mark the page's peer connections as they are now; a new one comes without the mark.
+MARK_PEERS = "() => { for (const peer of window.videoterminPeers.values()) peer.before = true; }"
+NEW_PEERS = """(count) => window.videoterminPeers.size === count
+    && [...window.videoterminPeers.values()].every((peer) => !peer.before)"""
 
-def test_a_dropped_signaling_connection_comes_back_and_the_call_with_it(
-    new_context, consented, appointment
+
+@pytest.fixture
+def invited(book):
+    return book(extras=[interpreter_invitee()])
+
+
+@pytest.fixture
+def dana(invited):
+    return agree(invited.citizen)
+
+
+@pytest.fixture
+def olga(invited):
+    return agree(invited.extras[0][0])
+
+
+@pytest.fixture
+def three(new_context, invited, dana, olga):
+    """Alice, Dana (whose page keeps its sockets at hand) and Olga, media on every pair."""
+
+    def contexts():
+        yield new_context()
+        recorded = new_context()
+        recorded.add_init_script(RECORD_SOCKETS)
+        yield recorded
+        yield new_context()
+
+    made = contexts()
+    return meet(
+        lambda: next(made),
+        invited.appointment,
+        (invited.token, dana),
+        (invited.extras[0][1], olga),
+    )
+
+
+def alice_session(page) -> str:
+    """The page's own connection, as the room told it."""
+    return page.evaluate("() => window.videoterminRoom.session")
+
+
+def test_a_dropped_signaling_connection_comes_back_and_media_with_it_on_every_pair(
+    three, dana, olga
 ):
-    context = new_context()
-    context.add_init_script(RECORD_SOCKETS)
-    citizen = open_citizen_room(context, consented)
-    counselor = open_counselor_room(new_context(), appointment)
-    admit_and_connect(counselor, citizen)
-    before = citizen_row(consented).session
+    alice, citizen, interpreter = three
+    before = session_of(dana)
+    for page in three:
+        page.evaluate(MARK_PEERS)
 
     citizen.evaluate("window.__sockets.at(-1).close(4000, 'network gone')")
 
     after = wait_until(
-        lambda: (
-            (s := citizen_row(consented)).session != before
-            and s.presence == "in_call"
-            and s.session
-        ),
-        message="the citizen's page back in the call with a new connection",
+        lambda: (m := member_row(dana)).session != before and m.presence == "in_call" and m.session,
+        timeout=30,
+        message="Dana's page back in the call with a new connection",
     )
     assert citizen.evaluate("window.__sockets.length") == 2
-    counselor.wait_for_function("s => window.videoterminPeers.has(s)", arg=after)
-    assert wait_for_media(citizen)["framesDecoded"] > 0
-    assert wait_for_media(counselor)["framesDecoded"] > 0
+    in_call(citizen)
+    for page in (alice, interpreter):
+        page.wait_for_function(
+            "s => window.videoterminPeers.has(s) && window.videoterminPeers.size === 2",
+            arg=after,
+            timeout=30_000,
+        )
+    # Dana's own page made new peers for its new connection, and so did the others for her.
+    citizen.wait_for_function(NEW_PEERS, arg=2, timeout=30_000)
+    for page in three:
+        stats = wait_for_media(page, peers=2, timeout=60)
+        assert stats["peers"] == 2
+    assert sorted(peers_of(citizen)) == sorted([session_of(olga), alice_session(alice)])
 
 
-def test_a_counselor_who_reloads_gets_the_call_back(new_context, consented, appointment):
-    citizen = open_citizen_room(new_context(), consented)
-    counselor = open_counselor_room(new_context(), appointment)
-    admit_and_connect(counselor, citizen)
-    peers_before = citizen.evaluate("[...window.videoterminPeers.keys()]")
+def test_the_host_who_reloads_gets_the_call_back_with_media_on_every_pair(three, invited):
+    alice, citizen, interpreter = three
+    old = alice_session(alice)
 
-    counselor.reload()
+    alice.reload()
 
-    citizen.wait_for_function(
-        "old => window.videoterminPeers.size === 1 && !window.videoterminPeers.has(old[0])",
-        arg=peers_before,
-    )
-    assert counselor.locator("#call").is_visible()
-    citizen_stats = wait_for_media(citizen)
-    counselor_stats = wait_for_media(counselor)
-    assert citizen_stats["framesDecoded"] > 0 and citizen_stats["packetsReceived"] > 0
-    assert counselor_stats["framesDecoded"] > 0 and counselor_stats["packetsReceived"] > 0
+    in_call(alice)
+    new = alice.wait_for_function(
+        "old => window.videoterminRoom.session !== old && window.videoterminRoom.session",
+        arg=old,
+        timeout=30_000,
+    ).json_value()
+    for page in (citizen, interpreter):
+        page.wait_for_function(
+            "([old, now]) => window.videoterminPeers.size === 2"
+            " && !window.videoterminPeers.has(old) && window.videoterminPeers.has(now)",
+            arg=[old, new],
+            timeout=30_000,
+        )
+    for page in three:
+        stats = wait_for_media(page, peers=2, timeout=60)
+        assert stats["framesDecoded"] > 0 and stats["packetsReceived"] > 0
+    assert alice.locator("#stage").is_visible()
+    host = invited.appointment.members.get(role="host")
+    assert member_row(host).presence == "in_call"

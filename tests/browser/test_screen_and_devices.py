@@ -1,29 +1,32 @@
-"""Screen sharing (the counselor always, Dana only while allowed) and device switching, in two
-real browsers whose fake screen and camera differ in size, so getStats tells them apart."""
+"""Screen sharing (Alice always, Dana only while allowed) and device switching, in real browsers
+with one context per person. The fake screen (1280x720) and camera (640x480) differ in size, so
+getStats tells them apart on each peer's own section."""
 
 import time
 
 import pytest
-from tests.browser.conftest import wait_until
-from tests.browser.test_call import (
-    admit_and_connect,
-    open_citizen_room,
-    open_counselor_room,
+from tests.browser.conftest import wait_for_media, wait_until
+from tests.browser.room import (
+    admit,
+    knows,
+    meet,
+    member_row,
+    open_member_room,
+    open_panel,
+    person,
 )
+from tests.personas import agree, interpreter_invitee
 
-from videotermin.appointments.models import Appointment, Participant
+# Calls of three to five people, each in a browser of their own, on two shared cores.
+pytestmark = [pytest.mark.browser, pytest.mark.timeout(600)]
 
-pytestmark = pytest.mark.browser
-
-# What the page's one peer receives on the screen's section, and on the camera's.
-RECEIVED_SCRIPT = """async (which) => {
-    const peer = [...window.videoterminPeers.values()][0];
-    if (!peer || !peer.screenMid) return null;
-    const screen = peer.screenTransceiver();
-    const transceiver = which === 'screen' ? screen : peer.pc.getTransceivers().find(
-        (t) => t !== screen && t.receiver.track.kind === 'video');
+# What the page receives from one member on that member's screen or camera section.
+RECEIVED_SCRIPT = """async ([member, which]) => {
+    const peer = [...window.videoterminPeers.values()].find((p) => p.member === member);
+    const section = peer && peer.sections[which];
+    if (!section) return null;
     const result = {framesDecoded: 0, width: 0, height: 0};
-    (await transceiver.receiver.getStats()).forEach((report) => {
+    (await section.receiver.getStats()).forEach((report) => {
         if (report.type !== 'inbound-rtp' || report.kind !== 'video') return;
         result.framesDecoded = report.framesDecoded || 0;
         result.width = report.frameWidth || 0;
@@ -32,178 +35,301 @@ RECEIVED_SCRIPT = """async (which) => {
     return result;
 }"""
 
-# The track the page's one peer sends on the screen's section (null: nothing shared).
-SENT_SCREEN_SCRIPT = """() => {
-    const peer = [...window.videoterminPeers.values()][0];
-    const track = peer.screenTransceiver().sender.track;
-    return track && {id: track.id, state: track.readyState};
+# What the page sends on every peer's screen section: the track and the frames sent so far.
+SENT_SCREEN_SCRIPT = """async () => {
+    const result = {};
+    for (const peer of window.videoterminPeers.values()) {
+        const sender = peer.sections.screen.sender;
+        let framesSent = 0;
+        (await sender.getStats()).forEach((report) => {
+            if (report.type === 'outbound-rtp') framesSent += report.framesSent || 0;
+        });
+        const [encoding] = sender.getParameters().encodings;
+        result[peer.member] = {
+            track: sender.track && sender.track.readyState,
+            active: encoding ? encoding.active : null,
+            framesSent,
+        };
+    }
+    return result;
+}"""
+
+# The shared screen on the stage beside the people's tiles.
+STAGE_SCRIPT = """() => {
+    const video = document.getElementById('remote-screen');
+    const box = video.getBoundingClientRect();
+    return {
+        videoWidth: video.videoWidth,
+        videoHeight: video.videoHeight,
+        width: box.width,
+        height: box.height,
+        tiles: [...document.querySelectorAll('#tiles li.tile')].map((tile) => {
+            const r = tile.getBoundingClientRect();
+            return r.width * r.height;
+        }),
+    };
 }"""
 
 CAMERA_WIDTH, CAMERA_HEIGHT = 640, 480
 SCREEN_WIDTH, SCREEN_HEIGHT = 1280, 720  # Chromium's fake getDisplayMedia()
 
 
-def received(page, which: str = "screen") -> dict:
-    return page.evaluate(RECEIVED_SCRIPT, which)
+@pytest.fixture
+def invited(book):
+    """Dana's appointment with Olga as her interpreter, in English."""
+    return book(language="en", extras=[interpreter_invitee()])
 
 
-def wait_for_frames(page, which: str = "screen", more_than: int = 0, timeout: float = 15) -> dict:
-    """Wait until the page has decoded more than `more_than` frames on that section."""
+@pytest.fixture
+def dana(invited):
+    return agree(invited.citizen)
+
+
+@pytest.fixture
+def olga(invited):
+    return agree(invited.extras[0][0])
+
+
+@pytest.fixture
+def alice(invited, counselor):
+    return invited.appointment.members.get(user=counselor)
+
+
+@pytest.fixture
+def three(new_context, invited, dana, olga):
+    """Alice, Dana and Olga in a call, media flowing on every pair."""
+    return meet(
+        new_context, invited.appointment, (invited.token, dana), (invited.extras[0][1], olga)
+    )
+
+
+@pytest.fixture
+def two(new_context, invited, dana):
+    """Alice and Dana in a call."""
+    return meet(new_context, invited.appointment, (invited.token, dana))
+
+
+def received(page, member, which: str = "screen") -> dict:
+    return page.evaluate(RECEIVED_SCRIPT, [str(member.public_id), which])
+
+
+def wait_for_frames(page, member, which="screen", more_than: int = 0, timeout=30) -> dict:
+    """Wait until the page has decoded more than `more_than` frames of the member's section."""
     deadline = time.monotonic() + timeout
-    while (stats := received(page, which))["framesDecoded"] <= more_than:
+    while (stats := received(page, member, which))["framesDecoded"] <= more_than:
         if time.monotonic() > deadline:
             raise AssertionError(f"no {which} frames decoded beyond {more_than}: {stats}")
         page.wait_for_timeout(200)
     return stats
 
 
-def wait_until_frames_stop(page, which: str = "screen", timeout: float = 15) -> int:
-    """Wait until no new frame was decoded for a second; return the count."""
+def full_size_screen_from(page, member) -> dict:
+    """The member's screen as the page decodes it, once frames keep arriving at full size."""
+    first = wait_for_frames(page, member)
+    deadline = time.monotonic() + 30
+    while (screen := wait_for_frames(page, member, more_than=first["framesDecoded"]))[
+        "width"
+    ] != SCREEN_WIDTH:
+        assert time.monotonic() < deadline, f"the screen is not decoded at full size: {screen}"
+        first = screen
+    return screen
+
+
+def sent_screen(page) -> dict:
+    return page.evaluate(SENT_SCREEN_SCRIPT)
+
+
+def frames_sent(page) -> int:
+    return sum(peer["framesSent"] for peer in sent_screen(page).values())
+
+
+def wait_until_still(count, page, quiet: float = 1.0, timeout: float = 20) -> int:
+    """Wait until a counter of the page stops growing for `quiet` seconds; return it."""
     deadline = time.monotonic() + timeout
-    before = received(page, which)["framesDecoded"]
+    before = count()
     while True:
-        page.wait_for_timeout(1000)
-        now = received(page, which)["framesDecoded"]
+        page.wait_for_timeout(quiet * 1000)
+        now = count()
         if now == before:
             return now
         if time.monotonic() > deadline:
-            raise AssertionError(f"{which} frames keep arriving: {now}")
+            raise AssertionError(f"still growing: {now}")
         before = now
 
 
-def in_a_call(new_context, booking, appointment):
-    citizen = open_citizen_room(new_context(), booking)
-    counselor = open_counselor_room(new_context(), appointment)
-    admit_and_connect(counselor, citizen)
-    return citizen, counselor
-
-
 def share_button(page):
-    # By id: Dana's page speaks German, the counselor's English.
     return page.locator("#share-screen")
 
 
-def open_device_settings(page):
-    page.locator("#device-settings summary").click()
+def may_share(host, member):
+    open_panel(host, "people")
+    return person(host, member).get_by_role("button", name="May share the screen")
 
 
-def permission(counselor):
-    return counselor.get_by_role("button", name="Allow Dana Yilmaz to share the screen")
+def test_alices_screen_is_decoded_at_full_size_and_shown_large_to_dana_and_olga(three, alice):
+    host, citizen, interpreter = three
+    assert received(citizen, alice)["framesDecoded"] == 0
+
+    share_button(host).click()
+
+    for page in (citizen, interpreter):
+        screen = full_size_screen_from(page, alice)
+        assert (screen["width"], screen["height"]) == (SCREEN_WIDTH, SCREEN_HEIGHT)
+        camera = received(page, alice, "camera")
+        # The camera may arrive scaled down while the bandwidth estimate ramps up; the screen
+        # keeps its size (contentHint "detail" lowers the frame rate instead).
+        assert 0 < camera["width"] <= CAMERA_WIDTH and 0 < camera["height"] <= CAMERA_HEIGHT
+        page.locator("#remote-screen").wait_for()
+        page.wait_for_function(
+            "() => document.getElementById('remote-screen').videoWidth > 0", timeout=30_000
+        )
+        stage = page.evaluate(STAGE_SCRIPT)
+        assert (stage["videoWidth"], stage["videoHeight"]) == (SCREEN_WIDTH, SCREEN_HEIGHT)
+        assert stage["width"] * stage["height"] > max(stage["tiles"]), stage
+        assert page.locator("#stage.sharing").is_visible()
+        assert "Alice Berger" in page.locator("#screen-status").text_content()
+    assert share_button(host).get_attribute("aria-pressed") == "true"
+    assert member_row(alice).screen_on
 
 
-def test_the_counselors_shared_screen_is_decoded_on_the_citizens_side_in_its_own_size(
-    new_context, consented, appointment
+def test_dana_shares_only_while_alice_allows_it_and_revoking_stops_her_share_everywhere(
+    three, dana
 ):
-    citizen, counselor = in_a_call(new_context, consented, appointment)
-    assert received(citizen)["framesDecoded"] == 0
-
-    share_button(counselor).click()
-
-    screen = wait_for_frames(citizen, more_than=0)
-    screen = wait_for_frames(citizen, more_than=screen["framesDecoded"])
-    camera = received(citizen, "camera")
-    # The camera may arrive scaled down while the bandwidth estimate ramps up; the screen keeps
-    # its size (contentHint "detail" lowers the frame rate instead).
-    assert 0 < camera["width"] <= CAMERA_WIDTH and 0 < camera["height"] <= CAMERA_HEIGHT
-    assert (screen["width"], screen["height"]) == (SCREEN_WIDTH, SCREEN_HEIGHT)
-    citizen.locator("#remote-screen").wait_for()
-    assert citizen.locator(".stage.sharing").is_visible()
-    assert share_button(counselor).get_attribute("aria-pressed") == "true"
-    assert "Alice Berger" in citizen.locator("#screen-status").text_content()
-    assert Appointment.objects.get(pk=appointment.pk).counselor_screen_on
-
-
-def test_the_citizen_shares_only_while_the_counselor_allows_it(new_context, consented, appointment):
-    citizen, counselor = in_a_call(new_context, consented, appointment)
+    alice, citizen, interpreter = three
     assert share_button(citizen).is_hidden()
-    assert permission(counselor).get_attribute("aria-pressed") == "false"
+    assert may_share(alice, dana).get_attribute("aria-pressed") == "false"
 
-    permission(counselor).click()
+    may_share(alice, dana).click()
     share_button(citizen).click()
 
-    screen = wait_for_frames(counselor, more_than=0)
-    assert (screen["width"], screen["height"]) == (SCREEN_WIDTH, SCREEN_HEIGHT)
-    counselor.locator("#remote-screen").wait_for()
-    assert permission(counselor).get_attribute("aria-pressed") == "true"
+    for page in (alice, interpreter):
+        screen = full_size_screen_from(page, dana)
+        assert (screen["width"], screen["height"]) == (SCREEN_WIDTH, SCREEN_HEIGHT)
+        page.locator("#remote-screen").wait_for()
+    assert may_share(alice, dana).get_attribute("aria-pressed") == "true"
+    assert frames_sent(citizen) > 0
 
-    permission(counselor).click()  # revoked
+    may_share(alice, dana).click()  # revoked
 
     share_button(citizen).wait_for(state="hidden")
-    counselor.locator("#remote-screen").wait_for(state="hidden")
-    assert citizen.evaluate(SENT_SCREEN_SCRIPT) is None
-    wait_until_frames_stop(counselor)
-    row = Participant.objects.get(pk=consented.citizen.pk)
+    citizen.locator("#screen-status").filter(has_text="no longer allowed").wait_for()
+    for page in (alice, interpreter):
+        page.locator("#remote-screen").wait_for(state="hidden")
+        knows(page, dana, "!m.screen && !m.may.screen")
+    assert all(peer["track"] is None for peer in sent_screen(citizen).values())
+    stopped = wait_until_still(lambda: frames_sent(citizen), citizen)
+    citizen.wait_for_timeout(3000)
+    assert frames_sent(citizen) == stopped
+    row = member_row(dana)
     assert (row.may_share_screen, row.screen_on) == (False, False)
 
 
-def test_stopping_with_the_browsers_own_control_ends_the_share_on_both_sides(
-    new_context, consented, appointment
+def test_when_alice_stops_sharing_her_screen_sender_sends_no_more_frames_until_she_shares_again(
+    three, alice
 ):
-    citizen, counselor = in_a_call(new_context, consented, appointment)
-    share_button(counselor).click()
-    wait_for_frames(citizen)
+    host, citizen, interpreter = three
+    share_button(host).click()
+    for page in (citizen, interpreter):
+        full_size_screen_from(page, alice)
+    assert frames_sent(host) > 0
+
+    share_button(host).click()  # "Stop sharing"
+
+    for page in (citizen, interpreter):
+        page.locator("#remote-screen").wait_for(state="hidden")
+    assert share_button(host).get_attribute("aria-pressed") == "false"
+    peers = sent_screen(host)
+    assert [(p["track"], p["active"]) for p in peers.values()] == [(None, False)] * 2, peers
+    # Frames already in flight may still go out; then none for a few seconds.
+    stopped = wait_until_still(lambda: frames_sent(host), host)
+    host.wait_for_timeout(3000)
+    assert frames_sent(host) == stopped
+    wait_until(lambda: not member_row(alice).screen_on, message="the room hears of the stop")
+    decoded = received(citizen, alice)["framesDecoded"]
+
+    share_button(host).click()
+
+    wait_for_frames(citizen, alice, more_than=decoded)
     citizen.locator("#remote-screen").wait_for()
+    assert frames_sent(host) > stopped
+
+
+def test_stopping_with_the_browsers_own_control_ends_the_share_for_everybody(three, alice):
+    host, citizen, interpreter = three
+    share_button(host).click()
+    for page in (citizen, interpreter):
+        wait_for_frames(page, alice)
+        page.locator("#remote-screen").wait_for()
 
     # What the browser's "Stop sharing" bar does: the track ends.
-    counselor.evaluate(
+    host.evaluate(
         """() => {
-            const peer = [...window.videoterminPeers.values()][0];
-            const track = peer.screenTransceiver().sender.track;
+            const [peer] = window.videoterminPeers.values();
+            const track = peer.sections.screen.sender.track;
             track.stop();
             track.dispatchEvent(new Event('ended'));
         }"""
     )
 
-    citizen.locator("#remote-screen").wait_for(state="hidden")
-    assert share_button(counselor).get_attribute("aria-pressed") == "false"
-    assert counselor.evaluate(SENT_SCREEN_SCRIPT) is None
-    wait_until(
-        lambda: not Appointment.objects.get(pk=appointment.pk).counselor_screen_on,
-        message="the room hears that the share ended",
-    )
-    wait_until_frames_stop(citizen)
+    for page in (citizen, interpreter):
+        page.locator("#remote-screen").wait_for(state="hidden")
+    assert share_button(host).get_attribute("aria-pressed") == "false"
+    assert all(peer["track"] is None for peer in sent_screen(host).values())
+    wait_until(lambda: not member_row(alice).screen_on, message="the room hears of the end")
 
 
-def test_switching_the_camera_reacquires_it_and_the_picture_keeps_flowing(
-    new_context, consented, appointment
+def test_olga_who_is_let_in_while_alice_shares_sees_the_screen_at_once(
+    two, new_context, invited, olga, alice
 ):
-    citizen, counselor = in_a_call(new_context, consented, appointment)
-    open_device_settings(citizen)
+    host, citizen = two
+    share_button(host).click()
+    full_size_screen_from(citizen, alice)
+    interpreter = open_member_room(new_context(), invited.extras[0][1], olga)
+
+    admit(host, olga, interpreter)
+
+    wait_for_media(interpreter, peers=2, timeout=60)
+    screen = full_size_screen_from(interpreter, alice)
+    assert (screen["width"], screen["height"]) == (SCREEN_WIDTH, SCREEN_HEIGHT)
+    interpreter.locator("#remote-screen").wait_for()
+
+
+def test_switching_the_camera_reacquires_it_and_the_picture_keeps_flowing(two, dana):
+    alice, citizen = two
+    open_panel(citizen, "settings")
     camera = citizen.locator("#device-camera")
     options = camera.locator("option")
     assert options.count() >= 1 and options.first.text_content()
     old = citizen.evaluate(
         "() => document.querySelector('#local-video').srcObject.getVideoTracks()[0].id"
     )
-    before = received(counselor, "camera")["framesDecoded"]
+    before = received(alice, dana, "camera")["framesDecoded"]
 
     camera.select_option(camera.input_value())
 
     sent = citizen.wait_for_function(
         """(old) => {
-            const peer = [...window.videoterminPeers.values()][0];
-            const screen = peer.screenTransceiver().sender;
-            const sender = peer.pc.getSenders().find(
-                (s) => s.track && s.track.kind === 'video' && s !== screen);
+            const [peer] = window.videoterminPeers.values();
+            const sender = peer.sections.camera.sender;
             const local = document.querySelector('#local-video').srcObject.getVideoTracks();
-            return sender && sender.track.id !== old && sender.track.readyState === 'live'
+            return sender.track && sender.track.id !== old && sender.track.readyState === 'live'
                 && local.length === 1 && local[0] === sender.track && sender.track.id;
         }""",
         arg=old,
+        timeout=30_000,
     ).json_value()
     assert sent != old
-    wait_for_frames(counselor, "camera", more_than=before + 30)
+    wait_for_frames(alice, dana, "camera", more_than=before + 30)
     assert "fake_device_0" in citizen.locator("#device-status").text_content()
 
 
-def test_switching_the_microphone_keeps_it_muted(new_context, consented, appointment):
-    citizen, counselor = in_a_call(new_context, consented, appointment)
+def test_switching_the_microphone_keeps_it_muted(two):
+    alice, citizen = two
     citizen.locator("#toggle-microphone").click()
-    open_device_settings(citizen)
+    open_panel(citizen, "settings")
     microphone = citizen.locator("#device-microphone")
     old = citizen.evaluate(
-        "() => window.videoterminPeers.values().next().value.pc.getSenders()"
-        ".find((s) => s.track && s.track.kind === 'audio').track.id"
+        "() => window.videoterminPeers.values().next().value.sections.audio.sender.track.id"
     )
 
     microphone.select_option(index=microphone.locator("option").count() - 1)
@@ -211,10 +337,11 @@ def test_switching_the_microphone_keeps_it_muted(new_context, consented, appoint
     enabled = citizen.wait_for_function(
         """(old) => {
             const peer = window.videoterminPeers.values().next().value;
-            const sender = peer.pc.getSenders().find((s) => s.track && s.track.kind === 'audio');
-            return sender.track.id !== old && {enabled: sender.track.enabled};
+            const track = peer.sections.audio.sender.track;
+            return track && track.id !== old && {enabled: track.enabled};
         }""",
         arg=old,
+        timeout=30_000,
     ).json_value()
     assert enabled == {"enabled": False}
     assert citizen.locator("#toggle-microphone").get_attribute("aria-pressed") == "true"

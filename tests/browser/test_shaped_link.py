@@ -1,16 +1,16 @@
 """A call over a poor mobile link: about 400 kbit/s with 2 % loss, between network namespaces.
 
-The citizen's browser runs in a test host of its own; everything it exchanges with the counselor
-crosses the shaped veth link. The call must stay up with audio flowing while video steps down.
+Dana's browser runs in a test host of its own; everything it exchanges with Alice's crosses the
+shaped veth link. The call must stay up with audio flowing while video steps down.
 """
 
 import re
 import time
 
 import pytest
-from django.urls import reverse
-from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS, Server, log_in, wait_for_media
+from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS, Server, wait_for_media
 from tests.browser.netns import LinkedHost
+from tests.browser.room import admit, open_member_room, open_staff_room
 
 pytestmark = pytest.mark.browser
 
@@ -29,7 +29,7 @@ OUTBOUND_VIDEO = """async () => {
     return result;
 }"""
 
-# The ICE username fragment of the counselor's side: a restart of ICE picks a new one.
+# The ICE username fragment of the page's side: a restart of ICE picks a new one.
 LOCAL_UFRAG = """() => {
     const [peer] = window.videoterminPeers.values();
     return /a=ice-ufrag:(\\S+)/.exec(peer.pc.localDescription.sdp)[1];
@@ -84,7 +84,7 @@ def link_server(transactional_db, settings, test_host):
 
 @pytest.fixture
 def browsers(browser, link_server, test_host):
-    """The citizen's Chromium inside the test host, the counselor's on this host."""
+    """Dana's Chromium inside the test host, Alice's on this host."""
     # The link's address is not "potentially trustworthy" as 127.0.0.1 is: camera and
     # microphone need a secure context, which this flag grants to the test server only.
     secure = f"--unsafely-treat-insecure-origin-as-secure={link_server.url}"
@@ -104,19 +104,23 @@ def rate_kbps(page, script: str, seconds: float = 4.0) -> float:
     return (page.evaluate(script)["bytesSent"] - before) * 8 / 1000 / seconds
 
 
+def context_of(browser, server):
+    context = browser.new_context(base_url=server.url)
+    context.set_default_timeout(30_000)
+    return context
+
+
 @pytest.fixture
-def call_across_the_link(browsers, link_server, consented, appointment):
-    """Dana behind the link and alice on this host, in a running call."""
+def call_across_the_link(browsers, link_server, consented):
+    """Dana behind the link and Alice on this host, in a running call."""
     citizen_browser, counselor_browser = browsers
-    citizen = citizen_browser.new_context(base_url=link_server.url).new_page()
-    citizen.goto(f"/j/{consented.token}/")
-    citizen.goto(reverse("journey:room", args=[consented.citizen.public_id]))
-    counselor = counselor_browser.new_context(base_url=link_server.url).new_page()
-    log_in(counselor)
-    counselor.goto(reverse("staff:room", args=[appointment.public_id]))
-    counselor.locator("button.admit").click()
-    wait_for_media(citizen)
-    wait_for_media(counselor)
+    citizen = open_member_room(
+        context_of(citizen_browser, link_server), consented.token, consented.citizen
+    )
+    counselor = open_staff_room(context_of(counselor_browser, link_server), consented.appointment)
+    admit(counselor, consented.citizen, citizen)
+    wait_for_media(citizen, timeout=60)
+    wait_for_media(counselor, timeout=60)
     return citizen, counselor
 
 
@@ -127,7 +131,7 @@ def test_a_call_over_a_poor_mobile_link_stays_up_with_audio_while_video_steps_do
     unshaped = rate_kbps(citizen, OUTBOUND_VIDEO)
 
     test_host.shape(rate="400kbit", loss_percent=2)
-    # Our own step-down: after a few poor samples the citizen's page sends in data saver.
+    # Our own step-down: after a few poor samples Dana's page sends in data saver.
     citizen.locator("#quality-sent").filter(has_text=re.compile(".+")).wait_for(timeout=40_000)
 
     audio_before = (citizen.evaluate(AUDIO_RECEIVED), counselor.evaluate(AUDIO_RECEIVED))
@@ -136,8 +140,8 @@ def test_a_call_over_a_poor_mobile_link_stays_up_with_audio_while_video_steps_do
     video = citizen.evaluate(OUTBOUND_VIDEO)
 
     assert video["state"] == "connected"
-    assert audio_after[0] - audio_before[0] > 50, "the citizen hears the counselor"
-    assert audio_after[1] - audio_before[1] > 50, "the counselor hears the citizen"
+    assert audio_after[0] - audio_before[0] > 50, "Dana hears Alice"
+    assert audio_after[1] - audio_before[1] > 50, "Alice hears Dana"
     assert shaped < 400 <= unshaped or shaped < unshaped / 2, (unshaped, shaped)
     assert video["frameWidth"] <= 320, video  # data saver: at most 320x240
 
@@ -149,7 +153,8 @@ def test_a_call_survives_a_short_outage_of_the_network_by_restarting_ice(
     ufrag = counselor.evaluate(LOCAL_UFRAG)
 
     test_host.cut()
-    # While the link is down, the counselor's page gives up waiting and restarts ICE.
+    # While the link is down, Alice's page gives up waiting and restarts ICE (the side that set
+    # up the sections first, the other after a few more seconds).
     counselor.wait_for_function(f"ufrag => ({LOCAL_UFRAG})() !== ufrag", arg=ufrag, timeout=30_000)
     test_host.restore()
 

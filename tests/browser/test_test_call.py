@@ -7,8 +7,8 @@ import pytest
 from django.urls import reverse
 from django.utils.translation import gettext, override
 from tests.browser.conftest import log_in, wait_until
+from tests.browser.room import member_row, open_panel, person
 
-from videotermin.appointments.models import Participant
 from videotermin.checks import echo
 
 pytestmark = pytest.mark.browser
@@ -21,7 +21,7 @@ ECHO_STATS = """async () => {
 
 
 def details(booking) -> dict:
-    return Participant.objects.get(pk=booking.citizen.pk).check_details
+    return member_row(booking.citizen).check_details
 
 
 def open_check(context, booking):
@@ -82,7 +82,8 @@ def test_dana_sees_and_hears_herself_through_the_server_and_alice_sees_her_netwo
     )
     dana.goto(reverse("journey:room", args=[consented.citizen.public_id]))
     alice.goto(reverse("staff:room", args=[appointment.public_id]))
-    network = alice.locator(f"[data-participant='{consented.citizen.public_id}'] .network")
+    open_panel(alice, "people")
+    network = person(alice, consented.citizen).locator(".network")
     network.filter(has_text="ms round trip").wait_for()
     assert f"{stored['rtt_ms']} ms round trip" in network.inner_text()
     assert "Mbit/s down" in network.inner_text()

@@ -1,16 +1,20 @@
-"""Relay-only calls through a real coturn: the agency hides the participants' IP addresses."""
+"""Relay-only calls through a real coturn: the agency hides the participants' IP addresses.
+Alice hosts; Dana, the citizen, and in the first test Olga, her interpreter, join in browsers of
+their own, and every pair of them is relayed."""
 
 import json
 import time
 
 import pytest
 from tests.browser.conftest import media_stats, wait_for_media
-from tests.browser.test_call import open_citizen_room, open_counselor_room
+from tests.browser.room import admit, meet, open_member_room, open_staff_room
+from tests.personas import agree, interpreter_invitee
 from tests.turnserver import TurnServer
 
 from videotermin.calls import ice
 
-pytestmark = pytest.mark.browser
+# Calls of three to five people, each in a browser of their own, on two shared cores.
+pytestmark = [pytest.mark.browser, pytest.mark.timeout(600)]
 
 SECRET = "a-secret-only-coturn-and-videotermin-share"
 
@@ -84,15 +88,23 @@ def relay_only(agency):
     return agency
 
 
-def relay_call(new_context, booking, appointment):
-    """Dana waits, Alice opens the room and admits her; both pages record TURN errors."""
-    citizen_context, counselor_context = new_context(), new_context()
-    for context in (citizen_context, counselor_context):
+def recording(new_context):
+    """A factory of browser contexts whose pages record TURN errors."""
+
+    def make():
+        context = new_context()
         context.add_init_script(RECORD_ICE_ERRORS)
-    citizen = open_citizen_room(citizen_context, booking)
-    counselor = open_counselor_room(counselor_context, appointment)
-    counselor.get_by_role("button", name="Admit").click()
-    citizen.locator("#call").wait_for()
+        return context
+
+    return make
+
+
+def relay_call(new_context, booking):
+    """Dana waits, Alice opens the room and admits her; both pages record TURN errors."""
+    make = recording(new_context)
+    citizen = open_member_room(make(), booking.token, booking.citizen)
+    counselor = open_staff_room(make(), booking.appointment)
+    admit(counselor, booking.citizen, citizen)
     return citizen, counselor
 
 
@@ -100,38 +112,52 @@ def selected_pairs(page) -> list[dict]:
     return page.evaluate(SELECTED_PAIRS)
 
 
-def test_a_relay_only_call_flows_through_coturn_on_both_sides_with_media_both_ways(
-    new_context, coturn, relay_only, consented, appointment
+def test_a_relay_only_call_of_three_flows_through_coturn_on_every_pair_both_ways(
+    new_context, coturn, relay_only, book
 ):
-    citizen, counselor = relay_call(new_context, consented, appointment)
+    booking = book(extras=[interpreter_invitee()])
+    dana, olga = agree(booking.citizen), agree(booking.extras[0][0])
 
-    citizen_stats, counselor_stats = wait_for_media(citizen), wait_for_media(counselor)
+    pages = meet(
+        recording(new_context),
+        booking.appointment,
+        (booking.token, dana),
+        (booking.extras[0][1], olga),
+    )
 
-    assert citizen_stats["framesDecoded"] > 0 and citizen_stats["packetsReceived"] > 0
-    assert counselor_stats["framesDecoded"] > 0 and counselor_stats["packetsReceived"] > 0
     relay_ports = range(coturn.min_port, coturn.max_port + 1)
-    for page in (citizen, counselor):
-        [pair] = selected_pairs(page)
-        assert pair["policy"] == "relay"
-        assert pair["local"]["type"] == "relay" and pair["remote"]["type"] == "relay", pair
-        # Both ends of the pair are addresses that our coturn allocated.
-        assert pair["local"]["port"] in relay_ports and pair["remote"]["port"] in relay_ports
+    for page in pages:
+        stats = wait_for_media(page, peers=2)
+        assert all(
+            p["framesDecoded"] > 0 and p["packetsReceived"] > 0 for p in stats["bySession"].values()
+        )
+        pairs = selected_pairs(page)
+        assert len(pairs) == 2
+        for pair in pairs:
+            assert pair["policy"] == "relay"
+            assert pair["local"]["type"] == "relay" and pair["remote"]["type"] == "relay", pair
+            # Both ends of the pair are addresses that our coturn allocated.
+            assert pair["local"]["port"] in relay_ports and pair["remote"]["port"] in relay_ports
+        assert page.evaluate("() => window.iceErrors.filter((e) => e.code === 401).length") == 0
 
 
 def test_a_wrong_turn_secret_makes_the_relay_only_call_fail_to_connect(
-    new_context, coturn, relay_only, consented, appointment, settings
+    new_context, coturn, relay_only, consented, settings
 ):
     settings.TURN_SECRET = "not-the-secret-coturn-knows"
 
-    citizen, counselor = relay_call(new_context, consented, appointment)
+    citizen, counselor = relay_call(new_context, consented)
 
     for page in (citizen, counselor):
         # coturn answers each allocation with 401 Unauthorized: it checks the credentials.
-        page.wait_for_function("() => window.iceErrors.some((e) => e.code === 401)", polling=100)
+        page.wait_for_function(
+            "() => window.iceErrors.some((e) => e.code === 401)", polling=100, timeout=30_000
+        )
         page.wait_for_function(
             "() => window.videoterminPeers.size > 0 && [...window.videoterminPeers.values()]"
             ".every((p) => p.pc.iceGatheringState === 'complete')",
             polling=100,
+            timeout=30_000,
         )
     # Gathering is over on both sides without a single candidate: nothing can ever connect.
     for page in (citizen, counselor):
@@ -141,8 +167,8 @@ def test_a_wrong_turn_secret_makes_the_relay_only_call_fail_to_connect(
         assert media_stats(page)["framesDecoded"] == 0
 
 
-def test_pages_whose_turn_credentials_expired_connect_with_the_fresh_ones_of_the_welcome(
-    new_context, coturn, relay_only, consented, appointment
+def test_pages_whose_turn_credentials_expired_connect_with_the_fresh_ones_of_joined(
+    new_context, coturn, relay_only, consented
 ):
     # Credentials that expired an hour ago, as on a page left open all morning.
     username, credential = ice.turn_credentials(
@@ -157,10 +183,10 @@ def test_pages_whose_turn_credentials_expired_connect_with_the_fresh_ones_of_the
             " const room = document.getElementById('room');"
             f" if (room) room.dataset.iceServers = {json.dumps(json.dumps(expired))}; }});"
         )
-    citizen = open_citizen_room(citizen_context, consented)
-    counselor = open_counselor_room(counselor_context, appointment)
+    citizen = open_member_room(citizen_context, consented.token, consented.citizen)
+    counselor = open_staff_room(counselor_context, consented.appointment)
     assert json.loads(counselor.locator("#room").get_attribute("data-ice-servers")) == expired
-    counselor.get_by_role("button", name="Admit").click()
+    admit(counselor, consented.citizen, citizen)
 
     citizen_stats, counselor_stats = wait_for_media(citizen), wait_for_media(counselor)
 
@@ -181,12 +207,12 @@ LOCAL_UFRAG = """() => {
 
 
 def test_a_long_relay_call_renews_its_relays_with_fresh_credentials_and_keeps_flowing(
-    new_context, coturn, relay_only, consented, appointment, settings
+    new_context, coturn, relay_only, consented, settings
 ):
     # Credentials for a minute: the pages ask again after 20 s, as they would after 20 minutes
     # with the default hour, and the call must outlive the first credentials.
     settings.TURN_TTL_SECONDS = 60
-    citizen, counselor = relay_call(new_context, consented, appointment)
+    citizen, counselor = relay_call(new_context, consented)
     wait_for_media(citizen), wait_for_media(counselor)
     pages = (citizen, counselor)
     first_users = {page: page.evaluate(PEER_USERNAMES)[0] for page in pages}
@@ -201,7 +227,7 @@ def test_a_long_relay_call_renews_its_relays_with_fresh_credentials_and_keeps_fl
         )
         expiry = int(page.evaluate(PEER_USERNAMES)[0].split(":")[0])
         assert expiry > int(first_users[page].split(":")[0])
-    # ... and the counselor's side restarts ICE, so that both sides allocate new relays with them.
+    # ... and the side that offers restarts ICE, so that both allocate new relays with them.
     for page in pages:
         page.wait_for_function(
             f"() => ({LOCAL_UFRAG})() !== {json.dumps(first_ufrags[page])}",
