@@ -2,6 +2,7 @@
 with its own counselor, a citizen's appointment and an interpreter."""
 
 from datetime import timedelta
+from pathlib import Path
 from uuid import uuid4
 
 import pytest
@@ -11,6 +12,18 @@ from tests.personas import agree, interpreter_invitee, make_staff
 from videotermin.agencies.models import Agency, Location
 from videotermin.appointments import services as appointments
 from videotermin.consent import services as consent
+
+
+def pytest_sessionstart(session):
+    """A run that was stopped midway leaves SQLite's -wal and -shm files behind; replayed into
+    the test database created anew, they corrupt it ("no such table")."""
+    from django.conf import settings
+
+    database = settings.DATABASES["default"]
+    if database["ENGINE"].endswith("sqlite3"):
+        name = Path(database["TEST"]["NAME"])
+        for suffix in ("-wal", "-shm"):
+            name.with_name(name.name + suffix).unlink(missing_ok=True)
 
 
 def pytest_collection_modifyitems(config, items):

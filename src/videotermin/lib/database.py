@@ -22,7 +22,8 @@ def database_from_url(url: str, base_dir: Path) -> dict:
                 "transaction_mode": "IMMEDIATE",
                 "timeout": 20,
             },
-            "TEST": {"NAME": str(base_dir / "var" / "test.sqlite3")},
+            # Beside the database it tests, so that runs on other databases never share a file.
+            "TEST": {"NAME": str(name.parent / f"test_{name.name}")},
         }
     if parts.scheme in {"postgres", "postgresql"}:
         return {
