@@ -4,6 +4,7 @@ joins, a member is added during the call and another removed; members reload, cl
 and come back; the call stage fits a laptop and a phone either way round."""
 
 import re
+from pathlib import Path
 
 import pytest
 from django.urls import reverse
@@ -336,16 +337,40 @@ CONTROLS_VISIBLE = """() => {
 }"""
 
 
+@pytest.fixture
+def two(new_context, interpreter_booking, dana, appointment):
+    """Alice hosting and Dana admitted: two people, her own picture small over the stage."""
+    alice = open_staff_room(new_context(), appointment)
+    citizen = open_member_room(new_context(), interpreter_booking.token, dana)
+    admit(alice, dana, citizen)
+    for page in (alice, citizen):
+        wait_for_media(page)
+    return alice, citizen
+
+
+# Where the pictures of the call stage are kept for people to look at (var/ is not committed).
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "var" / "screenshots"
+
+
 @pytest.mark.parametrize("size", SIZES.values(), ids=SIZES.keys())
-def test_every_control_of_the_call_stage_is_in_view_and_the_own_picture_covers_none(three, size):
-    for page in three:
+@pytest.mark.parametrize("people", ["two", "three"])
+def test_every_control_of_the_call_stage_is_in_view_and_the_own_picture_covers_none(
+    request, new_context, people, size
+):
+    pages = request.getfixturevalue(people)  # (new_context first: it sets the database up)
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    for index, page in enumerate(pages):
         page.set_viewport_size({"width": size[0], "height": size[1]})
         page.wait_for_timeout(300)
         layout = page.evaluate(CONTROLS_VISIBLE)
         assert layout["count"] >= 5, layout
         assert layout == {**layout, "outside": [], "covered": [], "scrolls": False}
-        for panel in ("people", "settings"):
+        name = f"{people}-{index}-{size[0]}x{size[1]}"
+        page.screenshot(path=SCREENSHOTS / f"{name}.png")
+        for panel in ("people", "chat", "settings"):
             open_panel(page, panel)
+            page.wait_for_timeout(200)
             after = page.evaluate(CONTROLS_VISIBLE)
-            assert after["outside"] == [] and not after["scrolls"], (panel, after)
-        page.locator("#open-settings").click()  # closes it again
+            assert after == {**after, "outside": [], "covered": [], "scrolls": False}, panel
+            page.screenshot(path=SCREENSHOTS / f"{name}-{panel}.png")
+            page.locator(f"#open-{panel}").click()  # closes it again
