@@ -692,10 +692,12 @@ def test_the_counselors_errors_speak_the_language_of_her_browser(counselor, appo
     [(b"http://localhost", True), (b"https://evil.example", False)],
 )
 def test_a_page_of_another_site_cannot_open_the_room_socket(
-    appointment, counselor, origin, admitted
+    appointment, counselor, settings, origin, admitted
 ):
-    """The WebSocket checks the Origin against ALLOWED_HOSTS before anything else runs."""
+    """The WebSocket checks the Origin against SITE_URL's before anything else runs."""
     from videotermin.asgi import application as full_application
+
+    settings.SITE_URL = "http://localhost"
 
     async def scenario():
         communicator = WebsocketCommunicator(

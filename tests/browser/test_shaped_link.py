@@ -69,17 +69,13 @@ def test_host():
 @pytest.fixture
 def link_server(transactional_db, settings, test_host):
     """The application listening on this host's end of the link only."""
-    from videotermin.asgi import application
-
     server = Server(host=test_host.host_address)
-    # The WebSocket origin check keeps the host list it was built with: extend that very list.
-    origins = application.application_mapping["websocket"].allowed_origins
-    origins.append(test_host.host_address)
+    # Its pages' origin is not SITE_URL's: the WebSocket origin check must know it too.
+    settings.WEBSOCKET_ALLOWED_ORIGINS = [*settings.WEBSOCKET_ALLOWED_ORIGINS, server.url]
     settings.ALLOWED_HOSTS = [*settings.ALLOWED_HOSTS, test_host.host_address]
     server.start()
     yield server
     server.stop()
-    origins.remove(test_host.host_address)
 
 
 @pytest.fixture

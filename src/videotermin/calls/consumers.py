@@ -5,11 +5,12 @@ The consumer keeps the room's members as the services last published them, so re
 or a network sample and passing on a member's change cost no database query.
 """
 
+import logging
 import secrets
-import time
 from typing import Any
 
 from channels.db import database_sync_to_async
+from channels.exceptions import StopConsumer
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.conf import settings
 from django.utils import translation
@@ -20,10 +21,14 @@ from videotermin.appointments.models import Appointment, Member
 from videotermin.appointments.services import NotAllowed
 from videotermin.calls import ice, protocol, services
 from videotermin.calls.state import appointment_entry, opened_members, snapshot
+from videotermin.lib import ratelimit
 from videotermin.lib.events import room_group
 from videotermin.lib.i18n import socket_language
 
+logger = logging.getLogger(__name__)
+
 # Close codes the browser client understands (docs/protocol.md).
+CLOSE_SERVER_ERROR = 1011  # the page reconnects
 CLOSE_FORBIDDEN = 4403
 CLOSE_SUPERSEDED = 4409
 CLOSE_CLOSED = 4410
@@ -38,21 +43,9 @@ ERROR_MESSAGES = {
 }
 
 
-class RateLimit:
-    """A token bucket: bursts of ICE candidates pass, floods do not."""
-
-    def __init__(self, rate: float = 20.0, burst: float = 100.0) -> None:
-        self.rate, self.burst = rate, burst
-        self.tokens, self.updated = burst, time.monotonic()
-
-    def allow(self) -> bool:
-        now = time.monotonic()
-        self.tokens = min(self.burst, self.tokens + (now - self.updated) * self.rate)
-        self.updated = now
-        if self.tokens < 1:
-            return False
-        self.tokens -= 1
-        return True
+# Per member, over all its connections and every node: a reconnect does not start afresh. The
+# burst lets a page's ICE candidates through at once; on average 20 messages a second.
+RATE_LIMIT = "100/5 seconds"
 
 
 def find_member(appointment_id: str, user, session) -> Member | None:
@@ -100,7 +93,7 @@ class RoomConsumer(AsyncJsonWebsocketConsumer):
         # Errors speak the page's language: the participant's, the staff member's browser's.
         self.language = socket_language(self.scope, None if member.is_staff else member.language)
         self.session = secrets.token_hex(8)
-        self.limit = RateLimit()
+        self.limit_key = f"room:member:{self.me}"
         self.group = room_group(member.appointment.public_id)
         self.table, self.shown = {}, set()
         await self.accept()
@@ -161,11 +154,23 @@ class RoomConsumer(AsyncJsonWebsocketConsumer):
         await self.channel_layer.group_discard(self.group, self.channel_name)
         await database_sync_to_async(services.disconnect)(self.member, session=self.session)
 
+    async def dispatch(self, message: dict[str, Any]) -> None:
+        try:
+            await super().dispatch(message)
+        except StopConsumer:
+            raise
+        except Exception:
+            # A consumer that dies of a bug is never told its socket closed: without this, its
+            # member would stay "waiting" or "in call" with a dead session, a ghost to admit.
+            logger.exception("The room socket failed; its member is disconnected")
+            await self.disconnect(CLOSE_SERVER_ERROR)
+            await self.close(code=CLOSE_SERVER_ERROR)
+
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
         if not self.active:
             return
         with translation.override(self.language):
-            if not self.limit.allow():
+            if not await ratelimit.hit(self.limit_key, RATE_LIMIT):
                 await self._error("rate_limited")
                 return
             try:

@@ -1,6 +1,7 @@
 """The signaling protocol, version 2 (docs/protocol.md): every inbound message is validated here."""
 
 import json
+import math
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
@@ -147,18 +148,6 @@ _inbound = TypeAdapter(Inbound)
 MAX_DEPTH = 6
 
 
-def _refuse_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not a number")
-
-
-def _depth(value: Any, limit: int = MAX_DEPTH + 1) -> int:
-    """How deeply the value nests, counted only up to just past the limit."""
-    if limit <= 0 or not isinstance(value, dict | list):
-        return 0
-    children = value.values() if isinstance(value, dict) else value
-    return 1 + max((_depth(child, limit - 1) for child in children), default=0)
-
-
 class ProtocolError(Exception):
     def __init__(self, code: str, ref: str | None = None) -> None:
         super().__init__(code)
@@ -166,22 +155,79 @@ class ProtocolError(Exception):
         self.ref = ref
 
 
-def parse(text: str | None, max_bytes: int) -> Any:
-    """Return the validated message, or raise ProtocolError with the reason."""
-    if text is None:
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a number")
+
+
+def _finite(text: str) -> float:
+    # 1e999 is valid JSON for infinity: as unwelcome as Infinity itself.
+    number = float(text)
+    if not math.isfinite(number):
+        raise ValueError(f"{text} is not a finite number")
+    return number
+
+
+def _object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    # With a key twice, parsers disagree on which one counts: such a message means nothing.
+    result = dict(pairs)
+    if len(result) != len(pairs):
+        raise ValueError("a key appears twice")
+    return result
+
+
+def _encodes(text: str) -> bool:
+    try:
+        text.encode()
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _check(value: Any, room: int = MAX_DEPTH) -> None:
+    """Refuse nesting deeper than the limit, NUL characters and halves of surrogate pairs (what
+    a database refuses to store, or a page to decode)."""
+    if isinstance(value, str):
+        if "\x00" in value or not value.isascii() and not _encodes(value):
+            raise ProtocolError("invalid")
+    elif isinstance(value, dict | list):
+        if room <= 0:
+            raise ProtocolError("invalid")
+        for key in value if isinstance(value, dict) else ():
+            _check(key)
+        for item in value.values() if isinstance(value, dict) else value:
+            _check(item, room - 1)
+
+
+def load(text: str | None, max_bytes: int) -> Any:
+    """The JSON of one text frame within the limits every socket keeps: at most max_bytes of
+    UTF-8, nested at most MAX_DEPTH deep, finite numbers only, no key twice, no NUL; or raise
+    ProtocolError ("too_large" or "invalid")."""
+    if text is None:  # a binary frame
         raise ProtocolError("invalid")
-    if len(text.encode()) > max_bytes:
+    if len(text.encode(errors="surrogatepass")) > max_bytes:
         raise ProtocolError("too_large")
     try:
-        raw = json.loads(text, parse_constant=_refuse_constant)
+        raw = json.loads(
+            text, parse_constant=_refuse_constant, parse_float=_finite, object_pairs_hook=_object
+        )
     except (ValueError, RecursionError):
         # Not JSON, NaN or Infinity (not JSON either), or nested beyond what anybody sends.
         raise ProtocolError("invalid") from None
-    if _depth(raw) > MAX_DEPTH:
+    _check(raw)
+    return raw
+
+
+def parse(text: str | None, max_bytes: int) -> Any:
+    """Return the validated message, or raise ProtocolError with the reason."""
+    raw = load(text, max_bytes)
+    if text is None or not isinstance(raw, dict):
         raise ProtocolError("invalid")
-    ref = raw.get("type") if isinstance(raw, dict) and isinstance(raw.get("type"), str) else None
+    kind = raw.get("type")
+    if "type" in raw and not isinstance(kind, str):
+        raise ProtocolError("invalid")
+    ref = kind
     # 2.0 or true are not 2: the version is an integer, exactly.
-    if isinstance(raw, dict) and "v" in raw and (type(raw["v"]) is not int or raw["v"] != VERSION):
+    if "v" in raw and (type(raw["v"]) is not int or raw["v"] != VERSION):
         raise ProtocolError("unsupported_version", ref)
     try:
         # Strict: "yes" is not a boolean and "1" is not a number (lax mode would coerce them).
