@@ -9,3 +9,9 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("jsi18n/", JavaScriptCatalog.as_view(), name="jsi18n"),
 ]
+
+# Every error a person can meet is a page of the site, in their language (errors.py).
+handler400 = "videotermin.errors.bad_request"
+handler403 = "videotermin.errors.permission_denied"
+handler404 = "videotermin.errors.page_not_found"
+handler500 = "videotermin.errors.server_error"

@@ -5,7 +5,6 @@ staff member checking their own devices (from the office or from home). Nothing 
 through is stored; a participant's results reach the server only with the check result.
 """
 
-import json
 import logging
 import os
 from dataclasses import dataclass
@@ -22,10 +21,13 @@ from videotermin.calls.state import link_works
 from videotermin.checks import echo
 from videotermin.checks.limits import WINDOW_SECONDS, take_probe
 from videotermin.journey.access import find_participant
+from videotermin.lib.jsonbody import BodyError, read_json
 
 logger = logging.getLogger(__name__)
 
 MAX_OFFER_CHARS = 30_000
+# The offer's SDP, escaped as JSON, and its type.
+MAX_OFFER_BYTES = 2 * MAX_OFFER_CHARS
 MIN_PAYLOAD_BYTES = 1024
 MAX_PAYLOAD_BYTES = 1024 * 1024
 
@@ -102,12 +104,12 @@ async def echo_start(request: HttpRequest, participant=None) -> HttpResponse:
         return await sync_to_async(_refusal)(request, participant)
     with override(found.language):
         try:
-            offer = json.loads(request.body)
-            sdp = offer["sdp"]
-            valid = offer.get("type") == "offer" and isinstance(sdp, str)
-        except (ValueError, TypeError, KeyError):
-            valid = False
-        if not valid or len(sdp) > MAX_OFFER_CHARS:
+            offer = read_json(request, MAX_OFFER_BYTES)
+        except BodyError:
+            offer = None
+        is_offer = isinstance(offer, dict) and offer.get("type") == "offer"
+        sdp = offer.get("sdp") if is_offer else None
+        if not isinstance(sdp, str) or len(sdp) > MAX_OFFER_CHARS:
             return _json({"error": _("The test call could not be started.")}, status=400)
         try:
             call_id, answer = await echo.backend().answer(found.owner, sdp)

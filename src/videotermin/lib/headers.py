@@ -2,6 +2,8 @@
 
 from collections.abc import Callable
 
+from django.conf import settings
+from django.core.exceptions import DisallowedHost
 from django.http import HttpRequest, HttpResponse
 
 # Everything comes from the agency's own server: no CDN, no inline script, no framing.
@@ -13,7 +15,7 @@ CONTENT_SECURITY_POLICY = "; ".join(
         "img-src 'self' data: blob:",
         "media-src 'self' blob: mediastream:",
         "font-src 'self'",
-        "connect-src 'self' {websocket}",
+        "connect-src 'self'{websocket}",
         "worker-src 'self' blob:",
         "object-src 'none'",
         "base-uri 'none'",
@@ -42,11 +44,29 @@ class SecurityHeadersMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         response = self.get_response(request)
-        scheme = "wss" if request.is_secure() else "ws"
-        websocket = f"{scheme}://{request.get_host()}"
         response.headers.setdefault(
-            "Content-Security-Policy", CONTENT_SECURITY_POLICY.format(websocket=websocket)
+            "Content-Security-Policy",
+            CONTENT_SECURITY_POLICY.format(websocket=_websocket_origin(request)),
         )
         response.headers.setdefault("Permissions-Policy", PERMISSIONS_POLICY)
         response.headers.setdefault("Cross-Origin-Resource-Policy", "same-origin")
+        # Set further in by Django's middleware, unless a refusal (a bad Host header) ended the
+        # request before it got there.
+        response.headers.setdefault("X-Frame-Options", settings.X_FRAME_OPTIONS)
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("Referrer-Policy", settings.SECURE_REFERRER_POLICY)
+        response.headers.setdefault(
+            "Cross-Origin-Opener-Policy", settings.SECURE_CROSS_ORIGIN_OPENER_POLICY
+        )
         return response
+
+
+def _websocket_origin(request: HttpRequest) -> str:
+    """The site's own WebSocket origin; none for a Host header the site does not serve (its
+    refusal gets the headers all the same)."""
+    try:
+        host = request.get_host()
+    except DisallowedHost:
+        return ""
+    scheme = "wss" if request.is_secure() else "ws"
+    return f" {scheme}://{host}"
