@@ -57,7 +57,7 @@ collectstatic: $(STAMP)
 run: $(STAMP) messages collectstatic
 	$(BIN)/python manage.py migrate -v 0
 	$(BIN)/python manage.py demo
-	$(BIN)/uvicorn videotermin.asgi:application --host 127.0.0.1 --port $(PORT) --no-access-log --lifespan off
+	$(BIN)/uvicorn videotermin.asgi:application --host 127.0.0.1 --port $(PORT) --no-access-log --no-proxy-headers --lifespan off
 
 test: $(STAMP) messages
 	$(MAKE) -s system-packages WITH_BROWSER=1

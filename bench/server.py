@@ -39,6 +39,9 @@ class BenchServer:
             "SITE_URL": self.url,
             "PORT": str(self.port),
             "EMAIL_FILE_PATH": f"{self.dir.name}/mail",
+            # Every simulated browser opens its link from 127.0.0.1: no per-address limit.
+            "VIDEOTERMIN_LINK_LOOKUP_LIMIT": "100000/minute",
+            "VIDEOTERMIN_LINK_LOOKUP_GLOBAL_LIMIT": "100000/minute",
         }
         os.environ.update({k: v for k, v in self.env.items() if k != "PATH"})
         subprocess.run(
@@ -75,6 +78,7 @@ class BenchServer:
                 "--port",
                 str(port),
                 "--no-access-log",
+                "--no-proxy-headers",
                 "--log-level",
                 "warning",
             ],

@@ -41,10 +41,13 @@ def pytest_collection_modifyitems(config, items):
 
 @pytest.fixture(autouse=True)
 def fresh_cache():
-    """Measurement allowances live in the cache; every test starts with none spent."""
+    """Measurement allowances and rate limits: every test starts with none spent."""
     from django.core.cache import cache
 
+    from videotermin.lib import ratelimit
+
     cache.clear()
+    ratelimit.forget()
 
 
 @pytest.fixture

@@ -9,10 +9,11 @@ django_application = get_asgi_application()
 
 from channels.auth import AuthMiddlewareStack  # noqa: E402 (needs Django set up first)
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
-from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 from django.urls import path  # noqa: E402
 
 from videotermin.calls.consumers import RoomConsumer  # noqa: E402
+from videotermin.lib.origins import SiteOriginValidator  # noqa: E402
+from videotermin.lib.proxies import TrustedProxyMiddleware  # noqa: E402
 from videotermin.staff.consumers import DayConsumer  # noqa: E402
 
 websocket_urlpatterns = [
@@ -22,9 +23,10 @@ websocket_urlpatterns = [
 
 application = ProtocolTypeRouter(
     {
-        "http": django_application,
-        "websocket": AllowedHostsOriginValidator(
-            AuthMiddlewareStack(URLRouter(websocket_urlpatterns))
+        # Forwarded headers only from the configured proxies (lib/proxies.py), for both.
+        "http": TrustedProxyMiddleware(django_application),
+        "websocket": TrustedProxyMiddleware(
+            SiteOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns)))
         ),
     }
 )

@@ -5,6 +5,7 @@ to a folder. `VIDEOTERMIN_ENV=production` turns on the checks that refuse unsafe
 """
 
 import secrets
+import zlib
 from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
@@ -19,6 +20,11 @@ VAR_DIR = Path(envstr("VIDEOTERMIN_VAR", str(BASE_DIR / "var")))
 VAR_DIR.mkdir(parents=True, exist_ok=True)
 
 ENVIRONMENT = envstr("VIDEOTERMIN_ENV", "demo")
+# A misspelt name ("prod", "Production") must not quietly run the demo's trusting defaults.
+if ENVIRONMENT not in ("demo", "production"):
+    raise ImproperlyConfigured(
+        f"VIDEOTERMIN_ENV must be 'demo' or 'production', not {ENVIRONMENT!r}."
+    )
 PRODUCTION = ENVIRONMENT == "production"
 DEBUG = envbool("VIDEOTERMIN_DEBUG", False)
 
@@ -42,13 +48,35 @@ SECRET_KEY = _secret_key()
 SITE_URL = envstr("SITE_URL", f"http://127.0.0.1:{envint('PORT', 8000)}").rstrip("/")
 ALLOWED_HOSTS = envlist("ALLOWED_HOSTS", "127.0.0.1,localhost,[::1]")
 CSRF_TRUSTED_ORIGINS = envlist("CSRF_TRUSTED_ORIGINS", SITE_URL)
+# A form without its cookie (blocked, or the session lost) explains itself (errors.py).
+CSRF_FAILURE_VIEW = "videotermin.errors.csrf_failure"
+# WebSockets accept only SITE_URL's origin (scheme, host, port) and these (lib/origins.py).
+WEBSOCKET_ALLOWED_ORIGINS = envlist("VIDEOTERMIN_WEBSOCKET_ORIGINS")
+
+if "*" in ALLOWED_HOSTS:
+    raise ImproperlyConfigured("ALLOWED_HOSTS must name the site's host names, not '*'.")
+# Forwarded headers (X-Forwarded-For, X-Forwarded-Proto) count only from these addresses or
+# networks, the reverse proxies in front of the application (lib/proxies.py).
+TRUSTED_PROXIES = envlist("TRUSTED_PROXIES")
+
+
+def weak_secret(key: str) -> bool:
+    """Too short, too few different characters, or a pattern that compresses well."""
+    return (
+        len(key) < 50
+        or len(set(key)) < 10
+        or len(zlib.compress(key.encode(), 9)) < 32
+        or key.startswith("django-insecure")
+    )
+
 
 if PRODUCTION:
     if DEBUG:
         raise ImproperlyConfigured("VIDEOTERMIN_DEBUG must be off in production.")
-    if len(SECRET_KEY) < 40 or SECRET_KEY.startswith("django-insecure"):
+    if weak_secret(SECRET_KEY):
         raise ImproperlyConfigured(
-            "SECRET_KEY is too short or a default; use 50 random characters."
+            "SECRET_KEY is too short, too simple or a default; use 50 random characters "
+            "(python3 -c 'import secrets; print(secrets.token_urlsafe(50))')."
         )
     if not SITE_URL.startswith("https://"):
         raise ImproperlyConfigured("SITE_URL must be an https:// address in production.")
@@ -73,8 +101,10 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
-    "django.middleware.security.SecurityMiddleware",
+    # Outermost: also a refusal by SecurityMiddleware itself (a bad Host header on the https
+    # redirect) gets the headers.
     "videotermin.lib.headers.SecurityHeadersMiddleware",
+    "django.middleware.security.SecurityMiddleware",
     "servestatic.middleware.ServeStaticMiddleware",
     "django.middleware.gzip.GZipMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -157,10 +187,19 @@ LOGIN_URL = "staff:login"
 LOGIN_REDIRECT_URL = "staff:day"
 LOGOUT_REDIRECT_URL = "staff:login"
 
-# Login throttling: five failures lock the account-and-address pair for 15 minutes.
+# Sign-in throttling for 15 minutes.
 AXES_FAILURE_LIMIT = envint("VIDEOTERMIN_LOGIN_FAILURE_LIMIT", 5)
 AXES_COOLOFF_TIME = 0.25
-AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+# Five failures lock the account wherever they come from (rotating addresses does not help);
+# the address is the one lib/proxies.py set, never a header the client chose.
+AXES_LOCKOUT_PARAMETERS = ["username"]
+AXES_CLIENT_IP_CALLABLE = "videotermin.lib.proxies.client_address"
+# Failed sign-ins per address, over all accounts (password spraying); higher than the account's
+# limit, since a whole office may sign in from one address.
+LOGIN_ADDRESS_LIMIT = envstr("VIDEOTERMIN_LOGIN_ADDRESS_LIMIT", "30/15 minutes")
+# axes.W006 asks for the address among the lockout parameters: it is counted, by the limit
+# above, at a height that does not lock a whole office out after five typos.
+SILENCED_SYSTEM_CHECKS = ["axes.W006"]
 AXES_LOCKOUT_TEMPLATE = "staff/locked_out.html"
 AXES_RESET_ON_SUCCESS = True
 AXES_VERBOSE = False  # no user agents or addresses in the logs
@@ -195,6 +234,8 @@ SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 SESSION_COOKIE_SECURE = SITE_URL.startswith("https://")
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+LANGUAGE_COOKIE_SECURE = SESSION_COOKIE_SECURE
+LANGUAGE_COOKIE_HTTPONLY = True
 SESSION_COOKIE_AGE = 12 * 3600
 # "same-origin", not "no-referrer": with no-referrer Chromium sends "Origin: null" on form posts
 # and Django's CSRF check refuses every form. Other sites still get no referrer.
@@ -204,6 +245,11 @@ SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 if PRODUCTION:
     SECURE_HSTS_SECONDS = envint("VIDEOTERMIN_HSTS_SECONDS", 31536000)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = envbool("VIDEOTERMIN_HSTS_SUBDOMAINS", True)
+    SECURE_HSTS_PRELOAD = envbool("VIDEOTERMIN_HSTS_PRELOAD", True)
+    # Plain http is answered with a redirect to https (the proxy may do it first).
+    SECURE_SSL_REDIRECT = envbool("VIDEOTERMIN_SSL_REDIRECT", True)
+    # Believed only from TRUSTED_PROXIES: lib/proxies.py removes it from everybody else.
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
 # E-mail: a folder in the demo, SMTP when EMAIL_HOST is set.
@@ -220,6 +266,9 @@ if EMAIL_HOST:
 else:
     EMAIL_BACKEND = "django.core.mail.backends.filebased.EmailBackend"
     EMAIL_FILE_PATH = envstr("EMAIL_FILE_PATH", str(VAR_DIR / "mail"))
+
+# How far ahead appointments can be booked (days).
+BOOKING_HORIZON_DAYS = envint("VIDEOTERMIN_BOOKING_HORIZON_DAYS", 730)
 
 # Signaling limits: messages larger than this are refused without being parsed.
 SIGNALING_MAX_MESSAGE_BYTES = envint("VIDEOTERMIN_SIGNALING_MAX_BYTES", 64 * 1024)
@@ -253,14 +302,27 @@ TEST_CALL_SECONDS = envint("VIDEOTERMIN_TEST_CALL_SECONDS", 60)
 # The network check's download and upload payloads (up to 1 MB each) a participant may ask for
 # within ten minutes; one check uses at most four.
 NETWORK_PROBE_LIMIT = envint("VIDEOTERMIN_NETWORK_PROBE_LIMIT", 20)
+# Personal links looked up (limits strings, journey/limits.py): per client address, and by
+# everybody together, so that guessing spread over many addresses is held off too.
+LINK_LOOKUP_LIMIT = envstr("VIDEOTERMIN_LINK_LOOKUP_LIMIT", "30/minute")
+LINK_LOOKUP_GLOBAL_LIMIT = envstr("VIDEOTERMIN_LINK_LOOKUP_GLOBAL_LIMIT", "1000/minute")
 
+# Every record is made with link tokens and participant ids shortened (lib/logging.py).
+LOGGING_CONFIG = "videotermin.lib.logging.configure"
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "filters": {"refusals": {"()": "videotermin.lib.logging.RefusalsWithoutTraceback"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": envstr("LOG_LEVEL", "INFO")},
     "loggers": {
+        # A client's bad Host header or unreadable body: one line, no traceback of Django's code.
+        "django.request": {"filters": ["refusals"]},
+        "django.security.DisallowedHost": {"filters": ["refusals"]},
+        "django.security.RequestDataTooBig": {"filters": ["refusals"]},
+        "django.security.TooManyFieldsSent": {"filters": ["refusals"]},
+        "django.security.TooManyFilesSent": {"filters": ["refusals"]},
         "django.channels.server": {"level": "WARNING"},
         "axes": {"level": "WARNING"},
         # The test call's ICE logs name the citizen's addresses: personal data, not for logs.

@@ -68,8 +68,14 @@ class Server:
 
         self.port = free_tcp_port()
         self.url = f"http://{host}:{self.port}"
+        # As in production: forwarded headers are the application's concern (lib/proxies.py).
         config = uvicorn.Config(
-            application, host=host, port=self.port, log_level="warning", lifespan="off"
+            application,
+            host=host,
+            port=self.port,
+            log_level="warning",
+            lifespan="off",
+            proxy_headers=False,
         )
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, daemon=True)

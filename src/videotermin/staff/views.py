@@ -5,6 +5,7 @@ from datetime import date, datetime, time, timedelta
 from functools import wraps
 from zoneinfo import ZoneInfo
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
@@ -21,14 +22,30 @@ from videotermin.agencies.models import StaffMember
 from videotermin.appointments import services
 from videotermin.appointments.models import MAX_MEMBERS, Appointment, Member
 from videotermin.calls import ice
+from videotermin.lib import ratelimit
 from videotermin.staff.forms import AppointmentForm, ExtrasFormSet, InviteeForm, MemberForm
 
 UPCOMING_DAYS = 14
 
 
 class LoginView(auth_views.LoginView):
+    """Sign-in. django-axes locks an account after a few failures from anywhere; here an
+    address that fails on many accounts (password spraying) is held off as well."""
+
     template_name = "staff/login.html"
     redirect_authenticated_user = True
+
+    def post(self, request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        if ratelimit.spent_sync(self._address_key(), settings.LOGIN_ADDRESS_LIMIT):
+            return render(request, settings.AXES_LOCKOUT_TEMPLATE, status=429)
+        return super().post(request, *args, **kwargs)
+
+    def form_invalid(self, form):
+        ratelimit.hit_sync(self._address_key(), settings.LOGIN_ADDRESS_LIMIT)
+        return super().form_invalid(form)
+
+    def _address_key(self) -> str:
+        return f"login-failures:{self.request.META.get('REMOTE_ADDR', '')}"
 
 
 def staff_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
@@ -104,6 +121,9 @@ def day(request: HttpRequest) -> HttpResponse:
     try:
         shown = date.fromisoformat(request.GET["day"])
     except (KeyError, ValueError):
+        shown = today
+    # Days nobody can have booked (and the edges of the calendar, which overflow) show today.
+    if abs((shown - today).days) > 10 * 366:
         shown = today
     start, end = _day_bounds(shown)
     upcoming_end = _day_bounds(shown + timedelta(days=UPCOMING_DAYS))[0]
