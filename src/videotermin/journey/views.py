@@ -1,6 +1,5 @@
 """The citizen's way from the personal link to the waiting room: start, consent, check, room."""
 
-import json
 from collections.abc import Callable
 from datetime import tzinfo
 from functools import wraps
@@ -31,7 +30,9 @@ from videotermin.calls import services as calls
 from videotermin.calls.protocol import Check
 from videotermin.calls.state import link_works
 from videotermin.consent import services as consent
+from videotermin.journey import limits
 from videotermin.journey.access import activate_language, find_participant, remember
+from videotermin.lib.jsonbody import BodyError, read_json
 
 # Tokens are 32 characters; anything much longer is not ours and is not worth hashing.
 MAX_TOKEN_LENGTH = 128
@@ -51,7 +52,11 @@ def home(request: HttpRequest) -> HttpResponse:
 @require_GET
 def link(request: HttpRequest, token: str) -> HttpResponse:
     """Open a personal link: remember the participant, then drop the token from the address."""
-    response = _open_link(request, token)
+    if limits.allow_lookup(request.META.get("REMOTE_ADDR", "")):
+        response = _open_link(request, token)
+    else:
+        response = render(request, "journey/too_many_lookups.html", status=429)
+        response.headers["Retry-After"] = str(limits.retry_after())
     # The address holds the secret: no page reached from here may learn it, not even our own.
     response.headers["Referrer-Policy"] = "no-referrer"
     return response
@@ -65,7 +70,7 @@ def _open_link(request: HttpRequest, token: str) -> HttpResponse:
     except LinkError as error:
         if error.member is not None:
             activate_language(request, error.member.language)
-        return link_error(request, error.reason, error.appointment)
+        return link_error(request, error.reason, error.appointment, forget_address=True)
     remember(request, link)
     participant = link.member
     if participant.consented_at and participant.admitted_at and participant.appointment.is_running:
@@ -74,14 +79,25 @@ def _open_link(request: HttpRequest, token: str) -> HttpResponse:
     return redirect("journey:start", participant=participant.public_id)
 
 
-def link_error(request: HttpRequest, reason: str, appointment: Appointment | None) -> HttpResponse:
+def link_error(
+    request: HttpRequest,
+    reason: str,
+    appointment: Appointment | None,
+    *,
+    forget_address: bool = False,
+) -> HttpResponse:
+    """Why the link does not work; `forget_address` when the address is the link itself."""
     status = 404 if reason == LinkError.UNKNOWN else 410
     context = {
         "reason": reason,
         "appointment": appointment,
         "agency": appointment.agency if appointment else None,
+        "forget_address": forget_address,
     }
-    return render(request, "journey/link_error.html", context, status=status)
+    response = render(request, "journey/link_error.html", context, status=status)
+    # The address may hold a link's token, and the page's own links must not pass it on.
+    response.headers["Referrer-Policy"] = "no-referrer"
+    return response
 
 
 def participant_page(view: Callable) -> Callable:
@@ -150,6 +166,8 @@ def consent_view(request: HttpRequest, participant: Member) -> HttpResponse:
         return _render_start(request, participant)
     accepted = decision == "accept"
     consent.decide(participant, text, accepted=accepted)
+    # A decision is a step up in what this browser may do: a new session key for it.
+    request.session.cycle_key()
     if accepted:
         return redirect("journey:check", participant=participant.public_id)
     return redirect("journey:declined", participant=participant.public_id)
@@ -189,12 +207,13 @@ def _json_error(message: str, status: int = 400) -> JsonResponse:
 @participant_page
 def check_result(request: HttpRequest, participant: Member) -> JsonResponse:
     """Store the result of the device check (with consent only); strict about the input."""
-    if len(request.body) > MAX_CHECK_BYTES:
-        return _json_error(_("The check result is too large."))
     try:
-        payload = json.loads(request.body)
-        result = Check.model_validate(payload)
-    except (ValueError, ValidationError):
+        result = Check.model_validate(read_json(request, MAX_CHECK_BYTES))
+    except BodyError as error:
+        if error.too_large:
+            return _json_error(_("The check result is too large."))
+        return _json_error(_("The check result could not be read."))
+    except ValidationError:
         return _json_error(_("The check result could not be read."))
     camera = result.details.get("camera")
     microphone = result.details.get("microphone")
