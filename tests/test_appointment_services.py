@@ -604,3 +604,23 @@ def test_the_trail_outlives_the_appointment_with_its_pseudonyms(olga, counselor)
     assert entry.appointment_ref == str(appointment.public_id)
     assert entry.data["member"] == f"member:{olga.public_id}"
     assert not Member.objects.filter(pk=olga.pk).exists()
+
+
+@pytest.mark.parametrize(
+    ("starts_in", "minutes"),
+    [(timedelta(days=365 * 3), 30), (timedelta(days=1), 481), (timedelta(days=1), 0)],
+    ids=["years-ahead", "longer-than-a-working-day", "no-time-at-all"],
+)
+def test_a_booking_outside_sane_times_stores_nothing_and_sends_nothing(
+    counselor, location, starts_in, minutes, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True), pytest.raises(services.NotAllowed):
+        services.create_appointment(
+            by=counselor,
+            location=location,
+            starts_at=timezone.now() + starts_in,
+            duration_minutes=minutes,
+            citizen=services.Invitee("Dana Yilmaz", "dana@example.org"),
+        )
+    assert not Appointment.objects.exists()
+    assert mail.outbox == []

@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from asgiref.sync import async_to_sync, sync_to_async
 from channels.testing import WebsocketCommunicator
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core import mail
 from django.core.management import call_command
@@ -242,6 +243,26 @@ def test_booking_sends_the_invitation(alice, location, django_capture_on_commit_
     assert any(kind == "text/html" for _, kind in message.alternatives)
     assert "METHOD:REQUEST" in str(message.attachments[0][1])
     assert "Emil Sommer" in alice.get(response.url).content.decode()  # the success message
+
+
+def test_a_start_far_in_the_future_is_refused_and_nothing_is_booked(
+    alice, location, django_capture_on_commit_callbacks
+):
+    data = form_data(location, timezone.now(), duration_minutes=480)
+    data["starts_at"] = "9999-12-31T23:00"
+    with django_capture_on_commit_callbacks(execute=True):
+        response = alice.post(reverse("staff:create"), data)
+    assert response.status_code == 200
+    assert "The start lies too far in the future." in response.content.decode()
+    assert not Appointment.objects.exists() and not Member.objects.exists()
+    assert mail.outbox == []
+
+
+@pytest.mark.parametrize("day", ["9999-12-31", "0001-01-01", "2400-02-29"])
+def test_the_day_view_of_a_day_at_the_calendars_edge_shows_today(alice, day):
+    response = alice.get(reverse("staff:day"), {"day": day})
+    assert response.status_code == 200
+    assert response.context["day"] == timezone.localdate()
 
 
 def test_the_start_is_read_in_the_agencys_time_zone(alice, location):
@@ -683,7 +704,8 @@ def signed_in_headers(user) -> list[tuple[bytes, bytes]]:
     client = Client()
     client.force_login(user)
     cookie = f"sessionid={client.cookies['sessionid'].value}"
-    return [(b"cookie", cookie.encode()), (b"origin", b"http://localhost"), (b"host", b"localhost")]
+    origin = settings.SITE_URL.encode()
+    return [(b"cookie", cookie.encode()), (b"origin", origin), (b"host", b"localhost")]
 
 
 def staff_socket(headers) -> WebsocketCommunicator:
@@ -779,7 +801,7 @@ def test_the_staff_socket_refuses_a_stranger(db):
 
     async def scenario():
         socket = WebsocketCommunicator(
-            application, "/ws/staff/", headers=[(b"origin", b"http://localhost")]
+            application, "/ws/staff/", headers=[(b"origin", settings.SITE_URL.encode())]
         )
         connected, _ = await socket.connect()
         await socket.disconnect()

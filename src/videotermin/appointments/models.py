@@ -206,6 +206,9 @@ class Member(models.Model):
     waiting_since = models.DateTimeField(null=True, blank=True)
     admitted_at = models.DateTimeField(null=True, blank=True)
     left_at = models.DateTimeField(null=True, blank=True)
+    # This person answered the survey of this consultation; the answers are kept apart, with
+    # nothing that leads back here (survey.SurveyResponse).
+    survey_answered = models.BooleanField(default=False)
     # The host confirmed this person's identity (J10); no document is stored.
     identity_checked_at = models.DateTimeField(null=True, blank=True)
     identity_checked_by = models.ForeignKey(

@@ -8,8 +8,9 @@ agency's staff (day view) and to the room after the transaction commits.
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 from django.utils.functional import lazy
@@ -30,6 +31,7 @@ from videotermin.lib.events import agency_group, publish
 from videotermin.lib.tokens import hash_token, new_token
 
 Role = Member.Role
+MIN_DURATION_MINUTES, MAX_DURATION_MINUTES = 5, 480
 
 
 class LinkError(Exception):
@@ -117,6 +119,15 @@ def is_host(by, appointment: Appointment) -> bool:
     return Member.objects.filter(pk=by.pk, role=Role.HOST, removed_at__isnull=True).exists()
 
 
+def _require_sane_time(starts_at: datetime, duration_minutes: int) -> None:
+    """A start within the booking horizon and a duration a consultation can have: dates like
+    9999-12-31 would overflow the calendar file and the day view."""
+    if starts_at > timezone.now() + timedelta(days=settings.BOOKING_HORIZON_DAYS):
+        raise NotAllowed(_("The start lies too far in the future."))
+    if not MIN_DURATION_MINUTES <= duration_minutes <= MAX_DURATION_MINUTES:
+        raise NotAllowed(_("A consultation lasts between 5 and 480 minutes."))
+
+
 def _require_open(appointment: Appointment) -> None:
     if appointment.cancelled_at or appointment.call_ended_at:
         raise NotAllowed(_("A cancelled or finished appointment cannot be changed."))
@@ -171,6 +182,7 @@ def create_appointment(
         raise ValueError("one citizen and extra participants only")
     if 2 + len(extras) > MAX_MEMBERS:
         raise NotAllowed(_too_many())
+    _require_sane_time(starts_at, duration_minutes)
     appointment = Appointment.objects.create(
         agency_id=staff.agency_id,
         location=location,
@@ -289,6 +301,7 @@ def _apply_appointment_changes(appointment: Appointment, by, changes: dict) -> s
         return set()
     if "location" in changed and changed["location"].agency_id != appointment.agency_id:
         raise NotAllowed(_("This location belongs to another agency."))
+    _require_sane_time(appointment.starts_at, appointment.duration_minutes)
     appointment.save()
     record(
         "appointment.changed",
@@ -545,7 +558,12 @@ def can_enter(appointment: Appointment, now: datetime | None = None) -> bool:
 
 
 def locked_member(member: Member) -> Member:
-    """The member's row, locked until the transaction ends, with appointment and agency."""
+    """The member's row, locked until the transaction ends, with appointment and agency.
+
+    The appointment's row is locked first: every service takes the two in this order, so that
+    two of them (a disconnect ending the consultation, a hand-over) never wait for each other.
+    """
+    list(Appointment.objects.select_for_update().filter(pk=member.appointment_id).values("pk"))
     return (
         Member.objects.select_for_update(of=("self",))
         .select_related("appointment__agency", "user")

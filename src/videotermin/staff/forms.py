@@ -54,6 +54,8 @@ class AppointmentForm(forms.Form):
         # A few minutes of grace: a counselor may book a consultation that starts right now.
         if not unchanged and starts_at < timezone.now() - timedelta(minutes=5):
             raise forms.ValidationError(_("The start lies in the past."))
+        if starts_at > timezone.now() + timedelta(days=settings.BOOKING_HORIZON_DAYS):
+            raise forms.ValidationError(_("The start lies too far in the future."))
         return starts_at
 
     def citizen(self) -> Invitee:
