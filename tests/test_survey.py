@@ -2,12 +2,13 @@
 consultation that goes on (J12)."""
 
 import pytest
+from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 from tests.personas import agree
 
 from videotermin.appointments import services as appointments
-from videotermin.appointments.models import Appointment
+from videotermin.appointments.models import Appointment, Member
 from videotermin.calls import services as calls
 from videotermin.survey.models import SurveyResponse
 
@@ -158,3 +159,42 @@ def test_answering_while_the_consultation_runs_thanks_and_keeps_the_way_back(cli
     page = response.content.decode()
     assert reverse("journey:room", args=[olga_left.public_id]) in page
     assert "has ended" not in page
+
+
+# One answer per person and consultation, only after it
+
+
+def test_before_the_consultation_no_browser_can_answer(booking):
+    browsers = [Client() for _ in range(3)]
+    for browser in browsers:
+        browser.get(reverse("journey:link", args=[booking.token]))
+        response = browser.post(survey_url(booking.citizen), {"easy_to_use": "yes"})
+        assert response.status_code == 409
+        assert "Die Umfrage öffnet sich nach dem Gespräch" in response.content.decode()
+    assert not SurveyResponse.objects.exists()
+
+
+def test_one_answer_per_person_however_many_browsers_opened_the_link(booking):
+    first, second = Client(), Client()
+    for browser in (first, second):
+        browser.get(reverse("journey:link", args=[booking.token]))
+    now = timezone.now()
+    Appointment.objects.filter(pk=booking.appointment.pk).update(
+        call_started_at=now, call_ended_at=now
+    )
+    first.post(survey_url(booking.citizen), {"easy_to_use": "yes"})
+    response = second.post(survey_url(booking.citizen), {"easy_to_use": "no"})
+    assert response.context["again"] is True
+    assert [a.easy_to_use for a in SurveyResponse.objects.all()] == ["yes"]
+
+
+def test_the_member_keeps_only_the_fact_that_they_answered(client, after_the_call):
+    client.post(survey_url(after_the_call.citizen), {"next_mode": "phone"})
+    after_the_call.citizen.refresh_from_db()
+    assert after_the_call.citizen.survey_answered is True
+    # Nothing on the answer leads back to the person or the consultation.
+    assert not any(
+        field.related_model in (Member, Appointment)
+        for field in SurveyResponse._meta.get_fields()
+        if field.is_relation
+    )

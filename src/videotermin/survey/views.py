@@ -10,12 +10,10 @@ from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
+from videotermin.appointments.services import NotAllowed
 from videotermin.journey.access import activate_language, find_participant
+from videotermin.survey import services as survey
 from videotermin.survey.forms import SurveyForm
-from videotermin.survey.models import SurveyResponse
-
-# Public ids of participants whose survey this browser has answered or skipped.
-DONE_KEY = "videotermin.survey_done"
 
 
 def _today(agency) -> date:
@@ -40,14 +38,19 @@ def start(request: HttpRequest, participant) -> HttpResponse:
     # Left by accident? While the consultation runs, the way back stays open (J12).
     running = appointment.is_running and not found.removed_at and appointment.links_valid()
     room_url = reverse("journey:room", args=[found.public_id]) if running else None
-    done = request.session.get(DONE_KEY, [])
-    if str(found.public_id) in done:
+    if found.survey_answered:
         context = {"agency": agency, "again": True, "room_url": room_url}
         return render(request, "survey/thanks.html", context)
+    if not survey.is_open_for(found):
+        # Before the consultation there is nothing to ask about yet.
+        return render(request, "survey/unavailable.html", {"not_yet": True}, status=409)
     form = SurveyForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
-        SurveyResponse.objects.create(agency=agency, day=_today(agency), **form.cleaned_data)
-        request.session[DONE_KEY] = [*done, str(found.public_id)]
+        try:
+            survey.answer(found, day=_today(agency), **form.cleaned_data)
+        except NotAllowed:
+            # Answered meanwhile in another tab: the first answer counts.
+            return render(request, "survey/thanks.html", {"agency": agency, "again": True})
         if room_url:
             # Still running: the thanks keep the way back (a reload asks nothing twice).
             return render(request, "survey/thanks.html", {"agency": agency, "room_url": room_url})
