@@ -361,17 +361,20 @@ window.WebSocket = class extends Original {
     constructor(...args) { super(...args); window.__sockets.push(this); }
 };
 """
-# On the counselor's page: a peer for a session not seen before already decodes video.
-NEW_PEER_DECODING = """async (old) => {
-  for (const [session, peer] of (globalThis.videoterminPeers || new Map())) {
-    if (old.includes(session)) continue;
-    let frames = 0;
-    (await peer.pc.getStats()).forEach((s) => {
-      if (s.type === 'inbound-rtp' && s.kind === 'video') frames += s.framesDecoded || 0;
-    });
-    if (frames > 0) return true;
-  }
-  return false;
+# On the counselor's page: the peer of this session (the citizen's new one) decodes video.
+PEER_DECODING = """async (session) => {
+  const peer = (globalThis.videoterminPeers || new Map()).get(session);
+  if (!peer) return false;
+  let frames = 0;
+  (await peer.pc.getStats()).forEach((s) => {
+    if (s.type === 'inbound-rtp' && s.kind === 'video') frames += s.framesDecoded || 0;
+  });
+  return frames > 0;
+}"""
+# On the citizen's page: a socket after the cut one, and the session it was given.
+RECONNECTED = """([count, old]) => {
+  const session = globalThis.videoterminConnection.session;
+  return window.__sockets.length > count && session && session !== old ? session : false;
 }"""
 
 
@@ -384,16 +387,16 @@ def recovery_times(browser, url: str, counselor, location) -> dict:
         booking = book(counselor, location)
         call = one_call(browser, url, counselor_page, booking, False, init_script=RECORD_SOCKETS)
         page = call["page"]
-        old = counselor_page.evaluate("[...globalThis.videoterminPeers.keys()]")
         sockets = page.evaluate("window.__sockets.length")
+        session = page.evaluate("globalThis.videoterminConnection.session")
         started = time.monotonic()
         page.evaluate("window.__sockets.at(-1).close(4000, 'network gone')")
-        counselor_page.wait_for_function(NEW_PEER_DECODING, arg=old, polling=20, timeout=30_000)
+        # Until the page has a new socket and session, and the host decodes her on its peer.
+        reconnected = page.wait_for_function(
+            RECONNECTED, arg=[sockets, session], polling=20, timeout=30_000
+        ).json_value()
+        counselor_page.wait_for_function(PEER_DECODING, arg=reconnected, polling=20, timeout=30_000)
         times["drop"].append((time.monotonic() - started) * 1000)
-        # The drop was real: the page opened a new socket and the host sees its new session.
-        session = page.evaluate("globalThis.videoterminConnection.session")
-        if page.evaluate("window.__sockets.length") <= sockets or session in old:
-            raise RuntimeError("the citizen's page did not reconnect after the drop")
         started = time.monotonic()
         page.reload()
         wait_for_media(page)
