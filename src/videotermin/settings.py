@@ -51,7 +51,9 @@ CSRF_TRUSTED_ORIGINS = envlist("CSRF_TRUSTED_ORIGINS", SITE_URL)
 # A form without its cookie (blocked, or the session lost) explains itself (errors.py).
 CSRF_FAILURE_VIEW = "videotermin.errors.csrf_failure"
 # WebSockets accept only SITE_URL's origin (scheme, host, port) and these (lib/origins.py).
-WEBSOCKET_ALLOWED_ORIGINS = envlist("VIDEOTERMIN_WEBSOCKET_ORIGINS")
+# The demo also answers on localhost, as its pages do.
+_DEMO_ORIGINS = "" if PRODUCTION else f"http://localhost:{envint('PORT', 8000)}"
+WEBSOCKET_ALLOWED_ORIGINS = envlist("VIDEOTERMIN_WEBSOCKET_ORIGINS", _DEMO_ORIGINS)
 
 if "*" in ALLOWED_HOSTS:
     raise ImproperlyConfigured("ALLOWED_HOSTS must name the site's host names, not '*'.")
