@@ -253,7 +253,7 @@ def test_a_start_far_in_the_future_is_refused_and_nothing_is_booked(
     with django_capture_on_commit_callbacks(execute=True):
         response = alice.post(reverse("staff:create"), data)
     assert response.status_code == 200
-    assert "The start lies too far in the future." in response.content.decode()
+    assert "Der Beginn liegt zu weit in der Zukunft." in response.content.decode()
     assert not Appointment.objects.exists() and not Member.objects.exists()
     assert mail.outbox == []
 
