@@ -4,8 +4,13 @@ import uuid
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+
+
+def default_reminder_hours() -> list[int]:
+    return [24, 1]
 
 
 class Agency(models.Model):
@@ -34,6 +39,18 @@ class Agency(models.Model):
             "Send all call media through the agency's TURN server. This hides participants' IP "
             "addresses from each other; the media stays end-to-end encrypted."
         ),
+    )
+
+    # N3: personal data of an appointment are deleted this many days after it ended; the
+    # consent text promises 14, so an agency may choose fewer, never more.
+    retention_days = models.PositiveSmallIntegerField(
+        _("days until personal data are deleted"),
+        default=14,
+        validators=[MinValueValidator(1), MaxValueValidator(14)],
+    )
+    # J2: reminders go out this many hours before the start, one e-mail per number.
+    reminder_hours = models.JSONField(
+        _("reminders (hours before the start)"), default=default_reminder_hours, blank=True
     )
 
     class Meta:
