@@ -9,6 +9,7 @@ import json
 import os
 
 import pytest
+from tests.browser.conftest import wait_until
 from tests.browser.room import (
     knows,
     meet,
@@ -364,6 +365,49 @@ def test_with_documents_turned_off_olga_sees_the_notice_and_the_others_refuse_he
         assert log.locator(".transfer").filter(has_text="Nachgereicht.pdf").count() == 0
 
 
+def test_revoking_olgas_documents_stops_the_one_under_way_on_every_page(three, olga):
+    alice, citizen, interpreter = three
+    for page in (alice, citizen):
+        open_chat(page)
+    interpreter.evaluate(LISTEN, [None, "files"])
+    header = {"v": 1, "type": "file", "id": "r1", "name": "Halb.pdf", "size": 40_000}
+    items = [json.dumps({**header, "mime": "application/pdf"}), list(range(200)) * 50]
+    interpreter.evaluate(SEND_RAW, [None, "files", items])
+    for page in (alice, citizen):
+        arriving = page.locator("#chat-log .transfer").filter(has_text="Halb.pdf")
+        arriving.locator("progress[value='10000']").wait_for()
+
+    open_panel(alice, "people")
+    person(alice, olga).get_by_role("button", name="May send documents").click()
+
+    # Both receivers stop at once and tell her page; what was received is not kept.
+    interpreter.wait_for_function("() => window.heard.length === 2")
+    answers = [json.loads(answer) for answer in interpreter.evaluate("window.heard")]
+    assert answers == [{"v": 1, "type": "cancel", "id": "r1"}] * 2
+    for page in (alice, citizen):
+        arriving = open_chat(page).locator(".transfer").filter(has_text="Halb.pdf")
+        assert arriving.locator(".document-state").text_content() == "Cancelled"
+        assert arriving.get_by_role("link", name="Save").count() == 0
+
+
+def test_when_dana_declines_a_document_to_everybody_olga_still_gets_it(three):
+    alice, citizen, interpreter = three
+    content = os.urandom(20 * 1024 * 1024)  # large enough to decline while it arrives
+    for page in (citizen, interpreter):
+        open_chat(page)
+
+    send_document(alice, "Akte.pdf", content)
+    arriving = citizen.locator("#chat-log .transfer").filter(has_text="Akte.pdf")
+    arriving.get_by_role("button", name="Cancel").click(timeout=60_000)
+
+    arrived = interpreter.locator("#chat-log .transfer").filter(has_text="Akte.pdf")
+    arrived.get_by_role("link", name="Save").wait_for(timeout=120_000)
+    assert sha256(saved(interpreter, arrived)) == sha256(content)
+    state = alice.locator("#chat-log .transfer .document-state")
+    state.filter(has_text="Sent").wait_for(timeout=60_000)
+    assert arriving.locator(".document-state").text_content() == "Cancelled"
+
+
 # The chat loads when it is needed
 
 
@@ -377,12 +421,12 @@ def test_the_chat_is_fetched_only_when_dana_first_opens_its_panel(two, recorders
     open_chat(citizen)
 
     citizen.get_by_label("Your message").wait_for()
-    assert all(dana.fetched(module) for module in CHAT_MODULES)
-    resources = citizen.evaluate(
-        "() => performance.getEntriesByType('resource').map((entry) => entry.name)"
-    )
-    assert [m for m in CHAT_MODULES if any(name.endswith(m) for name in resources)] == list(
-        CHAT_MODULES
+    # The chat module imports the documents' module: that one follows a moment later.
+    wait_until(lambda: all(dana.fetched(module) for module in CHAT_MODULES), message="modules")
+    citizen.wait_for_function(
+        """(modules) => modules.every((m) => performance.getEntriesByType('resource')
+            .some((entry) => entry.name.split('?')[0].endsWith(m)))""",
+        arg=list(CHAT_MODULES),
     )
 
 

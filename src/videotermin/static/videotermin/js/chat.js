@@ -209,6 +209,7 @@ export function wireChat({room, session, words, early, isOpen, onUnread}) {
         room.addEventListener(type, () => {
             renderRecipients();
             renderPermission();
+            documents.recheck();
         });
     }
 
@@ -248,6 +249,7 @@ export function wireChat({room, session, words, early, isOpen, onUnread}) {
         words, label, you, addToLog,
         recipient: () => recipient.value || null,
         allowed: (/** @type {string} */ member) => may(member, 'documents'),
+        mine: () => !room.self || room.self.may.documents,
         onIncoming: (name) => notice(fill(text.msgNewDocument, {name})),
     });
     // Back to a tab with the chat open: what arrived meanwhile has been seen now.

@@ -74,11 +74,12 @@ export function safeName(name) {
  *   addToLog: (item: HTMLElement) => void,
  *   recipient: () => string|null,
  *   allowed: (member: string) => boolean,
+ *   mine: () => boolean,
  *   onIncoming: (sender: string) => void,
  * }} options
  */
 export function wireDocuments({session, input, error, maxBytes, messages, words, label, you,
-    addToLog, recipient, allowed, onIncoming}) {
+    addToLog, recipient, allowed, mine, onIncoming}) {
     /** @type {Map<string, Outgoing & {to: string|null}>} */
     const outgoing = new Map();
     /** @type {(Outgoing & {to: string|null})[]} one document after the other */
@@ -88,6 +89,9 @@ export function wireDocuments({session, input, error, maxBytes, messages, words,
     const waiters = [];
     /** @type {WeakMap<RTCDataChannel, {incoming: Incoming|null}>} what each channel receives */
     const receiving = new WeakMap();
+    /** @type {Set<{channel: RTCDataChannel, member: string, state: {incoming: Incoming|null}}>}
+     * the open channels that can receive, and from whom: what a revocation stops */
+    const senders = new Set();
 
     /** @param {string} [message] */
     function showError(message) {
@@ -136,18 +140,17 @@ export function wireDocuments({session, input, error, maxBytes, messages, words,
     }
 
     /** @param {string|null} to */
-    const openChannels = (to) => session.connections()
+    const openPeers = (to) => session.connections()
         .filter((peer) => (to === null || peer.member === to) && !peer.closed
-            && peer.files.readyState === 'open')
-        .map((peer) => peer.files);
+            && peer.files.readyState === 'open');
 
     /**
-     * The open channels, once there is one; none when the transfer is cancelled meanwhile.
-     * @param {Outgoing & {to: string|null}} transfer @returns {Promise<RTCDataChannel[]>}
+     * The peers with an open channel, once there is one; none when the transfer is cancelled.
+     * @param {Outgoing & {to: string|null}} transfer @returns {Promise<any[]>}
      */
-    async function channelsWhenOpen(transfer) {
+    async function peersWhenOpen(transfer) {
         for (;;) {
-            const open = openChannels(transfer.to);
+            const open = openPeers(transfer.to);
             if (open.length || transfer.cancelled) return transfer.cancelled ? [] : open;
             await new Promise((resolve) => waiters.push(() => resolve(undefined)));
         }
@@ -159,16 +162,20 @@ export function wireDocuments({session, input, error, maxBytes, messages, words,
         channel.addEventListener('close', resolve, {once: true});
     });
 
-    /** @param {RTCDataChannel} channel @param {Outgoing} transfer */
-    async function sendOver(channel, transfer) {
+    /** @param {any} peer @param {Outgoing & {declined: Set<string>}} transfer */
+    async function sendOver(peer, transfer) {
         const {id, file, type, row} = transfer;
+        /** @type {RTCDataChannel} */
+        const channel = peer.files;
+        // One of several recipients said no: the others still get it.
+        const stopped = () => transfer.cancelled || transfer.declined.has(peer.member);
         channel.send(JSON.stringify({v: 1, type: 'file', id, name: safeName(file.name),
             size: file.size, mime: type}));
         let offset = 0;
         while (offset < file.size) {
             const block = await file.slice(offset, offset + READ_BYTES).arrayBuffer();
             for (let start = 0; start < block.byteLength; start += CHUNK_BYTES) {
-                if (transfer.cancelled) return;
+                if (stopped()) return;
                 if (channel.readyState !== 'open') throw new Error('channel closed');
                 if (channel.bufferedAmount > HIGH_WATER) await drained(channel);
                 if (channel.readyState !== 'open') throw new Error('channel closed');
@@ -179,7 +186,7 @@ export function wireDocuments({session, input, error, maxBytes, messages, words,
         }
         channel.send(JSON.stringify({v: 1, type: 'end', id}));
         // "Sent" only once the channel has handed everything over.
-        while (channel.bufferedAmount > 0 && channel.readyState === 'open' && !transfer.cancelled) {
+        while (channel.bufferedAmount > 0 && channel.readyState === 'open' && !stopped()) {
             await new Promise((resolve) => setTimeout(resolve, 100));
         }
     }
@@ -191,10 +198,10 @@ export function wireDocuments({session, input, error, maxBytes, messages, words,
             for (let transfer = queue.shift(); transfer; transfer = queue.shift()) {
                 if (transfer.cancelled) continue;
                 try {
-                    const channels = await channelsWhenOpen(transfer);
+                    const peers = await peersWhenOpen(transfer);
                     if (transfer.cancelled) continue;
                     transfer.row.state.textContent = words.sending;
-                    for (const channel of channels) await sendOver(channel, transfer);
+                    for (const peer of peers) await sendOver(peer, transfer);
                     if (!transfer.cancelled) finish(transfer.row, words.sent);
                 } catch (failure) {
                     console.warn('document transfer', failure);
@@ -212,8 +219,8 @@ export function wireDocuments({session, input, error, maxBytes, messages, words,
         if (transfer.cancelled) return;
         transfer.cancelled = true;
         finish(transfer.row, words.cancelled);
-        for (const channel of openChannels(transfer.to)) {
-            channel.send(JSON.stringify({v: 1, type: 'cancel', id: transfer.id}));
+        for (const peer of openPeers(transfer.to)) {
+            peer.files.send(JSON.stringify({v: 1, type: 'cancel', id: transfer.id}));
         }
         waiters.splice(0).forEach((wake) => wake());
     }
@@ -237,7 +244,7 @@ export function wireDocuments({session, input, error, maxBytes, messages, words,
         const who = to ? `${you()} → ${label(to)}` : you();
         const row = newRow(who, safeName(file.name), file.size);
         row.state.textContent = words.waiting;
-        const transfer = {id, file, type, cancelled: false, row, to};
+        const transfer = {id, file, type, cancelled: false, declined: new Set(), row, to};
         row.cancel.addEventListener('click', () => cancelOutgoing(transfer));
         outgoing.set(id, transfer);
         queue.push(transfer);
@@ -319,23 +326,28 @@ export function wireDocuments({session, input, error, maxBytes, messages, words,
         } else if (message.type === 'cancel') {
             if (state.incoming && state.incoming.id === message.id) stop(words.cancelled);
             const transfer = outgoing.get(message.id);
-            if (transfer && !transfer.cancelled && (transfer.to === null || transfer.to === member)) {
+            if (transfer && !transfer.cancelled && transfer.to === member) {
                 transfer.cancelled = true;
                 finish(transfer.row, words.cancelled);
+            } else if (transfer && transfer.to === null) {
+                // A document to everybody: this one recipient declined, the others go on.
+                transfer.declined.add(member);
             }
         }
     }
 
-    /** @param {RTCDataChannel} channel */
-    function stateOf(channel) {
+    /** @param {RTCDataChannel} channel @param {string} member */
+    function stateOf(channel, member) {
         let state = receiving.get(channel);
         if (!state) {
             state = {incoming: null};
             receiving.set(channel, state);
-            const closed = state;
+            const entry = {channel, member, state};
+            senders.add(entry);
             channel.addEventListener('close', () => {
-                if (closed.incoming) finish(closed.incoming.row, words.failed);
-                closed.incoming = null;
+                if (entry.state.incoming) finish(entry.state.incoming.row, words.failed);
+                entry.state.incoming = null;
+                senders.delete(entry);
             });
         }
         return state;
@@ -344,7 +356,24 @@ export function wireDocuments({session, input, error, maxBytes, messages, words,
     /** @param {{member: string, channel: string, data: any, peer: any}} message */
     function gotMessage({member, channel, data, peer}) {
         if (channel !== 'files') return;
-        receive(peer.files, member, stateOf(peer.files), data);
+        receive(peer.files, member, stateOf(peer.files, member), data);
+    }
+
+    /** The host changed what somebody may do: a revoked permission stops what is under way. */
+    function recheck() {
+        if (!mine()) {
+            for (const transfer of outgoing.values()) cancelOutgoing(transfer);
+            queue.splice(0);
+        }
+        for (const {channel, member, state} of senders) {
+            const incoming = state.incoming;
+            if (!incoming || allowed(member)) continue;
+            if (channel.readyState === 'open') {
+                channel.send(JSON.stringify({v: 1, type: 'cancel', id: incoming.id}));
+            }
+            finish(incoming.row, words.cancelled);
+            state.incoming = null;
+        }
     }
 
     session.addEventListener('message', (event) => gotMessage(/** @type {CustomEvent} */ (event).detail));
@@ -353,5 +382,5 @@ export function wireDocuments({session, input, error, maxBytes, messages, words,
         () => waiters.splice(0).forEach((wake) => wake()));
     session.connections().forEach(wakeWhenOpen);
     session.addEventListener('peer', (event) => wakeWhenOpen(/** @type {CustomEvent} */ (event).detail));
-    return {gotMessage};
+    return {gotMessage, recheck};
 }
