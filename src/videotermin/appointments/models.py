@@ -185,6 +185,8 @@ class Member(models.Model):
 
     consented_at = models.DateTimeField(null=True, blank=True)
     declined_at = models.DateTimeField(null=True, blank=True)
+    # Consent withdrawn from the member's own link: their links and pages end for good.
+    withdrawn_at = models.DateTimeField(null=True, blank=True)
     # Device data is kept only after consent (J5) and deleted with the appointment (N3).
     check_result = models.CharField(max_length=10, choices=CheckResult.choices, blank=True)
     check_details = models.JSONField(default=dict, blank=True)
@@ -280,3 +282,28 @@ class Link(models.Model):
 
     def __str__(self) -> str:
         return f"link {self.pk} of {self.member}"
+
+
+class Reminder(models.Model):
+    """A reminder e-mail to one member, `hours` before the start it was for (J2).
+
+    The row is claimed before the e-mail goes out and marked sent afterwards; the unique
+    constraint lets only one worker claim it, so a reminder is never sent twice, even by workers
+    that run at once or after a restart. A changed start is another start: it is reminded of anew.
+    """
+
+    member = models.ForeignKey(Member, on_delete=models.CASCADE, related_name="reminders")
+    hours = models.PositiveSmallIntegerField()
+    starts_at = models.DateTimeField()
+    claimed_at = models.DateTimeField()
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["member", "hours", "starts_at"], name="one_reminder_per_member_and_time"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"reminder {self.hours} h of {self.member}"

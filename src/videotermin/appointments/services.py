@@ -42,6 +42,7 @@ class LinkError(Exception):
     EXPIRED = "expired"
     REMOVED = "removed"
     REPLACED = "replaced"
+    WITHDRAWN = "withdrawn"
 
     def __init__(self, reason: str, member: Member | None = None) -> None:
         super().__init__(reason)
@@ -541,8 +542,10 @@ def resolve_link(token: str) -> Member:
 
 
 def check_member_access(member: Member) -> None:
-    """Raise LinkError when the member's pages are closed (cancelled, over, removed)."""
+    """Raise LinkError when the member's pages are closed (withdrawn, cancelled, over, removed)."""
     appointment = member.appointment
+    if member.withdrawn_at:
+        raise LinkError(LinkError.WITHDRAWN, member)
     if appointment.cancelled_at:
         raise LinkError(LinkError.CANCELLED, member)
     if member.removed_at:

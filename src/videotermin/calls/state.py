@@ -75,6 +75,7 @@ def member_details(member: Member) -> dict[str, Any]:
         "waitingSince": member.waiting_since.isoformat() if member.waiting_since else None,
         "language": member.language,
         "consented": member.consented_at is not None,
+        "withdrawn": member.withdrawn_at is not None,
     }
 
 

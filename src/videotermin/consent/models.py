@@ -39,6 +39,8 @@ class ConsentDecision(models.Model):
     text = models.ForeignKey(ConsentText, on_delete=models.PROTECT, related_name="decisions")
     accepted = models.BooleanField()
     decided_at = models.DateTimeField(auto_now_add=True)
+    # When an agreement was withdrawn; the decision itself stays as proof of what was agreed.
+    withdrawn_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         verbose_name = _("consent decision")

@@ -4,10 +4,12 @@ from pathlib import Path
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from videotermin.appointments.models import Member
-from videotermin.appointments.services import announce, locked_member, save_member
+from videotermin.appointments.services import NotAllowed, announce, locked_member, save_member
 from videotermin.audit.services import record
+from videotermin.calls.state import close_connection
 from videotermin.consent.models import ConsentDecision, ConsentText
 
 TEXTS_DIR = Path(__file__).parent / "texts"
@@ -54,9 +56,7 @@ def decide(member: Member, text: ConsentText, *, accepted: bool) -> ConsentDecis
     else:
         member.consented_at = None
         member.declined_at = now
-        member.check_result = ""
-        member.check_details = {}
-        member.browser = member.operating_system = ""
+        _forget_device_data(member)
     save_member(member)
     appointment = member.appointment
     record(
@@ -69,6 +69,55 @@ def decide(member: Member, text: ConsentText, *, accepted: bool) -> ConsentDecis
     )
     announce(appointment)
     return decision
+
+
+def _forget_device_data(member: Member) -> None:
+    """What the check and the room learnt of the devices (kept only with consent)."""
+    member.check_result = ""
+    member.check_details = {}
+    member.browser = member.operating_system = ""
+    member.camera_on = member.microphone_on = member.screen_on = False
+
+
+@transaction.atomic
+def withdraw(member: Member, *, by) -> Member:
+    """The participant withdraws their consent from their own link, at any time: their device
+    data are deleted at once, they leave the call, their links stop working, and the host and
+    the day view are told. Only the member themself may; a second withdrawal changes nothing."""
+    if not isinstance(by, Member) or by.pk != member.pk:
+        raise NotAllowed(_("Only the participant themself can withdraw their consent."))
+    member = locked_member(member)
+    if member.is_staff or member.removed_at:
+        raise NotAllowed(_("Only the participant themself can withdraw their consent."))
+    if member.withdrawn_at:
+        return member
+    now = timezone.now()
+    appointment = member.appointment
+    # The agreement stays as proof of what was agreed to, and when; it is marked withdrawn.
+    member.consent_decisions.filter(accepted=True, withdrawn_at__isnull=True).update(
+        withdrawn_at=now
+    )
+    channel = member.channel
+    member.withdrawn_at = now
+    member.consented_at = None
+    _forget_device_data(member)
+    member.presence = Member.Presence.LEFT
+    member.left_at = now
+    member.waiting_since = None
+    member.session = member.channel = ""
+    save_member(member)
+    member.links.filter(revoked_at__isnull=True).update(revoked_at=now)
+    record(
+        "consent.withdrawn",
+        agency=appointment.agency,
+        by=member,
+        appointment=appointment,
+        member=member.audit_ref,
+        role=member.role,
+    )
+    close_connection(channel, "withdrawn")
+    announce(appointment)
+    return member
 
 
 def load_default_texts(apps=None) -> None:

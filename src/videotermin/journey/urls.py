@@ -12,4 +12,6 @@ urlpatterns = [
     path("a/<uuid:participant>/check/", views.check, name="check"),
     path("a/<uuid:participant>/check/result/", views.check_result, name="check_result"),
     path("a/<uuid:participant>/room/", views.room, name="room"),
+    path("a/<uuid:participant>/withdraw/", views.withdraw, name="withdraw"),
+    path("a/<uuid:participant>/withdrawn/", views.withdrawn, name="withdrawn"),
 ]

@@ -14,7 +14,7 @@ from django.utils import timezone
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from pydantic import ValidationError
 
 from videotermin.appointments.models import Appointment, Member
@@ -179,6 +179,43 @@ def declined(request: HttpRequest, participant: Member) -> HttpResponse:
     return render(request, "journey/declined.html", _appointment_context(participant))
 
 
+@require_http_methods(["GET", "POST"])
+@participant_page
+def withdraw(request: HttpRequest, participant: Member) -> HttpResponse:
+    """Withdraw consent: what it means, then (POST, confirmed) withdraw it for good."""
+    if request.method == "POST":
+        try:
+            consent.withdraw(participant, by=participant)
+        except NotAllowed as error:
+            messages.error(request, str(error))
+        else:
+            # What this browser may do changed: a new session key for it.
+            request.session.cycle_key()
+            return redirect("journey:withdrawn", participant=participant.public_id)
+    return render(request, "journey/withdraw.html", _appointment_context(participant))
+
+
+@never_cache
+@require_GET
+def withdrawn(request: HttpRequest, participant) -> HttpResponse:
+    """The confirmation that consent was withdrawn, in the participant's language."""
+    found = find_participant(request, participant)
+    if found is None:
+        return render(request, "journey/forbidden.html", status=403)
+    activate_language(request, found.language)
+    if not found.withdrawn_at:
+        return redirect("journey:start", participant=found.public_id)
+    appointment = found.appointment
+    context = {
+        "reason": LinkError.WITHDRAWN,
+        "appointment": appointment,
+        "agency": appointment.agency,
+    }
+    response = render(request, "journey/link_error.html", context)
+    response.headers["Referrer-Policy"] = "no-referrer"
+    return response
+
+
 def _entry_context(participant: Member) -> dict:
     appointment = participant.appointment
     now = timezone.now()
@@ -259,6 +296,8 @@ def room(request: HttpRequest, participant: Member) -> HttpResponse:
             "ws_path": f"/ws/room/{appointment.public_id}/",
             "survey_url": reverse("survey:start", args=[participant.public_id]),
             "check_url": reverse("journey:check", args=[participant.public_id]),
+            "withdraw_url": reverse("journey:withdraw", args=[participant.public_id]),
+            "withdrawn_url": reverse("journey:withdrawn", args=[participant.public_id]),
             **ice.page_context(appointment.agency, str(participant.public_id)),
         },
     )

@@ -91,6 +91,12 @@ export function wirePeople({connection, room, words, say, ask}) {
         identityNote.hidden = !(staffView && external && m.presence !== 'waiting');
         identityNote.textContent = m.identityChecked ? words['identity-checked-note']
             : words['identity-open-note'];
+        // Consent withdrawn from the person's own link: gone for good, and the host sees why.
+        const withdrawn = staffView && !!m.withdrawn;
+        item.dataset.withdrawn = String(withdrawn);
+        item.querySelector('.withdrawn-note').hidden = !withdrawn;
+        item.querySelector('.withdrawn-note').textContent = withdrawn ? ` · ${words['consent-withdrawn']}` : '';
+        if (withdrawn) identityNote.hidden = true;
         if (staffView && external) {
             item.querySelector('.light').className = `light ${m.check || 'none'}`;
             item.querySelector('.check').textContent = words[`check-${m.check || 'none'}`] || '';
@@ -117,7 +123,7 @@ export function wirePeople({connection, room, words, say, ask}) {
         identity.hidden = !(host && external && m.presence === 'in_call' && !m.identityChecked);
         for (const button of item.querySelectorAll('.permission')) {
             const key = /** @type {'screen'|'documents'|'chat'} */ (button.dataset.permission);
-            button.hidden = !(host && external && m.admitted);
+            button.hidden = !(host && external && m.admitted && !withdrawn);
             button.setAttribute('aria-pressed', String(m.may[key]));
             button.textContent = fill(words[`may-${key}`], {name: m.name});
         }
@@ -167,8 +173,9 @@ export function wirePeople({connection, room, words, say, ask}) {
             const was = before ? before.presence : null;
             if (op === 'left') say(fill(words['msg-removed'], {name: member.name}));
             else if (member.presence !== was) {
-                const message = {waiting: 'msg-waiting', in_call: 'msg-joined', left: 'msg-left',
-                    away: 'msg-away'}[member.presence];
+                const message = member.withdrawn && member.presence === 'left' ? 'msg-withdrawn'
+                    : {waiting: 'msg-waiting', in_call: 'msg-joined', left: 'msg-left',
+                        away: 'msg-away'}[member.presence];
                 if (message && (was !== null || member.presence === 'waiting' || member.presence === 'in_call')) {
                     say(fill(words[message], {name: member.name, role: roleName(member.role)}));
                 }

@@ -16,7 +16,8 @@ export const FINAL_CLOSE_CODES = [4403, 4409, 4410];
  *            session: string|null, camera: boolean, microphone: boolean, screen: boolean,
  *            may: May, identityChecked: boolean,
  *            check?: string|null, checkDetails?: Object, browser?: string, os?: string,
- *            waitingSince?: string|null, language?: string, consented?: boolean}} Member
+ *            waitingSince?: string|null, language?: string, consented?: boolean,
+ *            withdrawn?: boolean}} Member
  * @typedef {{id: string, startsAt: string, endsAt: string, callStarted: boolean,
  *            callEnded: boolean, cancelled: boolean}} Appointment
  * @typedef {{session: string, self: {id: string, role: string, may: May},

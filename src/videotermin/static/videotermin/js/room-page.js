@@ -273,11 +273,17 @@ connection.addEventListener('closed', (event) => {
         goToSurvey();
         return;
     }
+    if (reason === 'withdrawn' && data.withdrawnUrl) {
+        // Consent withdrawn (perhaps in another tab): the page that confirms it.
+        media.stop();
+        location.assign(/** @type {string} */ (data.withdrawnUrl));
+        return;
+    }
     if (reason === 'left') over(words['left-staff'], '', true);
     else if (reason === 'ended') over(words.ended);
     // Refused at the door: the error that came first says why.
     else over({superseded: words.superseded, cancelled: words.cancelled, removed: words.removed,
-        forbidden: words.forbidden}[/** @type {string} */ (reason)] || '');
+        withdrawn: words.withdrawn, forbidden: words.forbidden}[/** @type {string} */ (reason)] || '');
 });
 
 connection.connect();
