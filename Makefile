@@ -57,6 +57,10 @@ collectstatic: $(STAMP)
 run: $(STAMP) messages collectstatic
 	$(BIN)/python manage.py migrate -v 0
 	$(BIN)/python manage.py demo
+	$(BIN)/python manage.py schedule
+	@# The background worker (deletion, reminders) runs beside the server and stops with it.
+	$(BIN)/python manage.py db_worker --no-reload -v 0 & worker=$$!; \
+	trap 'kill $$worker 2>/dev/null; wait $$worker 2>/dev/null' EXIT; trap 'exit 130' INT TERM; \
 	$(BIN)/uvicorn videotermin.asgi:application --host 127.0.0.1 --port $(PORT) --no-access-log --no-proxy-headers --lifespan off
 
 test: $(STAMP) messages

@@ -91,6 +91,8 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "channels",
     "axes",
+    "django_tasks",
+    "django_tasks_db",
     "videotermin.agencies",
     "videotermin.appointments",
     "videotermin.consent",
@@ -100,6 +102,8 @@ INSTALLED_APPS = [
     "videotermin.staff",
     "videotermin.survey",
     "videotermin.audit",
+    "videotermin.stats",
+    "videotermin.privacy",
 ]
 
 MIDDLEWARE = [
@@ -268,6 +272,10 @@ if EMAIL_HOST:
 else:
     EMAIL_BACKEND = "django.core.mail.backends.filebased.EmailBackend"
     EMAIL_FILE_PATH = envstr("EMAIL_FILE_PATH", str(VAR_DIR / "mail"))
+
+# Background work (deletion, reminders): jobs are rows in the database, run by
+# `manage.py db_worker` (lib/jobs.py); SQLite and PostgreSQL alike, no broker.
+TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
 
 # How far ahead appointments can be booked (days).
 BOOKING_HORIZON_DAYS = envint("VIDEOTERMIN_BOOKING_HORIZON_DAYS", 730)

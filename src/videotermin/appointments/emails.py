@@ -19,6 +19,7 @@ class Kind(enum.Enum):
     INVITATION = "invitation"
     UPDATE = "update"
     CANCELLATION = "cancellation"
+    REMINDER = "reminder"
 
 
 def personal_link(token: str) -> str:
@@ -33,6 +34,8 @@ def subject(kind: Kind, appointment: Appointment, local_start, removed: bool = F
         return _("Cancelled: your video appointment on %(when)s") % {"when": when}
     if kind is Kind.UPDATE:
         return _("Changed: your video appointment on %(when)s") % {"when": when}
+    if kind is Kind.REMINDER:
+        return _("Reminder: your video appointment on %(when)s") % {"when": when}
     return _("Your video appointment on %(when)s") % {"when": when}
 
 
