@@ -23,6 +23,7 @@ from videotermin.appointments.services import (
 from videotermin.audit.services import record
 from videotermin.calls.state import close_connection, close_room, publish_appointment
 from videotermin.lib.useragent import describe_user_agent
+from videotermin.stats.services import record_fact
 
 Presence = Member.Presence
 PERMISSIONS = ("share_screen", "send_documents", "chat")
@@ -239,6 +240,8 @@ def _end(appointment: Appointment, *, by, reason: str) -> None:
     for member in appointment.members.filter(presence__in=[Presence.WAITING, Presence.IN_CALL]):
         member.presence, member.left_at = Presence.LEFT, now
         save_member(member, "presence", "left_at")
+    # The anonymous statistics of the consultation, before its personal data are deleted (N3).
+    record_fact(appointment)
     record(
         "appointment.call_ended",
         agency=appointment.agency,
