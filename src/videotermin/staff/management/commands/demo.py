@@ -9,6 +9,7 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.text import capfirst
 
 from videotermin.agencies.models import Agency, Location, StaffMember
 from videotermin.appointments import emails
@@ -78,7 +79,7 @@ class Command(BaseCommand):
         out.write(f"  personal link: {emails.personal_link(booking.token)}")
         for member, token in booking.extras:
             out.write("")
-            out.write(f"{member.get_role_display().capitalize()} {member.name}")
+            out.write(f"{capfirst(member.get_role_display())} {member.name}")
             out.write(f"  personal link: {emails.personal_link(token)}")
         if settings.EMAIL_BACKEND.endswith("filebased.EmailBackend"):
             out.write("")
