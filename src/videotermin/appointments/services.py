@@ -390,15 +390,10 @@ def remove_member(member: Member, *, by) -> Member:
     if member.removed_at:
         return member
     now = timezone.now()
-    channel = member.channel
     member.removed_at = now
-    member.presence = Member.Presence.LEFT
-    member.left_at = now
-    member.session = member.channel = ""
-    member.screen_on = False
+    channel = take_out(member, now)
     member.version += 1
     member.save()
-    member.links.filter(revoked_at__isnull=True).update(revoked_at=now)
     record(
         "member.removed",
         agency=appointment.agency,
@@ -414,6 +409,19 @@ def remove_member(member: Member, *, by) -> Member:
         _send(member, None, emails.Kind.CANCELLATION)
     announce(appointment)
     return member
+
+
+def take_out(member: Member, now: datetime) -> str:
+    """Out of the consultation for good (removed, consent withdrawn): gone from the call, every
+    link ended. The caller saves the member; returns the channel to close after that."""
+    channel = member.channel
+    member.presence = Member.Presence.LEFT
+    member.left_at = now
+    member.waiting_since = None
+    member.session = member.channel = ""
+    member.screen_on = False
+    member.links.filter(revoked_at__isnull=True).update(revoked_at=now)
+    return channel
 
 
 @transaction.atomic

@@ -7,7 +7,13 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from videotermin.appointments.models import Member
-from videotermin.appointments.services import NotAllowed, announce, locked_member, save_member
+from videotermin.appointments.services import (
+    NotAllowed,
+    announce,
+    locked_member,
+    save_member,
+    take_out,
+)
 from videotermin.audit.services import record
 from videotermin.calls.state import close_connection
 from videotermin.consent.models import ConsentDecision, ConsentText
@@ -97,16 +103,11 @@ def withdraw(member: Member, *, by) -> Member:
     member.consent_decisions.filter(accepted=True, withdrawn_at__isnull=True).update(
         withdrawn_at=now
     )
-    channel = member.channel
     member.withdrawn_at = now
     member.consented_at = None
     _forget_device_data(member)
-    member.presence = Member.Presence.LEFT
-    member.left_at = now
-    member.waiting_since = None
-    member.session = member.channel = ""
+    channel = take_out(member, now)
     save_member(member)
-    member.links.filter(revoked_at__isnull=True).update(revoked_at=now)
     record(
         "consent.withdrawn",
         agency=appointment.agency,
