@@ -9,7 +9,6 @@ import json
 import os
 
 import pytest
-from tests.browser.conftest import wait_until
 from tests.browser.room import (
     knows,
     meet,
@@ -162,6 +161,8 @@ def two(new_context, invited, dana, recorders):
 
 def open_chat(page):
     open_panel(page, "chat")
+    # Typing or choosing a file works once the chat's script is there.
+    page.locator("#chat-controls:not([disabled])").wait_for()
     return page.locator("#chat-log")
 
 
@@ -420,14 +421,13 @@ def test_the_chat_is_fetched_only_when_dana_first_opens_its_panel(two, recorders
 
     open_chat(citizen)
 
-    citizen.get_by_label("Your message").wait_for()
-    # The chat module imports the documents' module: that one follows a moment later.
-    wait_until(lambda: all(dana.fetched(module) for module in CHAT_MODULES), message="modules")
+    # (The browser's requests are recorded while Playwright waits for the page, so after.)
     citizen.wait_for_function(
         """(modules) => modules.every((m) => performance.getEntriesByType('resource')
             .some((entry) => entry.name.split('?')[0].endsWith(m)))""",
         arg=list(CHAT_MODULES),
     )
+    assert all(dana.fetched(module) for module in CHAT_MODULES)
 
 
 def test_the_chat_is_fetched_when_the_first_message_arrives_and_shows_it(two, recorders):

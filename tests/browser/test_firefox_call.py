@@ -166,7 +166,7 @@ def chat_in_chromium(page, text: str) -> None:
 
 def open_chat_in_firefox(page) -> None:
     page.click("#open-chat", timeout=WAIT)
-    page.wait_for_selector("#chat-input", timeout=WAIT)
+    page.wait_for_selector("#chat-controls:not([disabled])", timeout=WAIT)
 
 
 def received(page, member, which: str = "screen") -> dict:
@@ -221,6 +221,7 @@ def test_dana_in_firefox_and_alice_in_chromium_see_hear_write_and_send_each_othe
     # Alice sends her a document; Dana's Firefox has it byte for byte.
     content = b"%PDF-1.4\n" + os.urandom(300_000)
     citizen.evaluate(KEEP_BLOBS)
+    host.locator("#chat-controls:not([disabled])").wait_for(state="attached")
     host.get_by_label("Send a document").set_input_files(
         files=[{"name": "Bescheid.pdf", "mimeType": "application/pdf", "buffer": content}]
     )

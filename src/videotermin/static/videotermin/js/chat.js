@@ -258,6 +258,7 @@ export function wireChat({room, session, words, early, isOpen, onUnread}) {
     });
     renderRecipients();
     renderPermission();
+    /** @type {HTMLFieldSetElement} */ ($('chat-controls')).disabled = false;
     // What arrived before this module was loaded, in order.
     for (const message of early.splice(0)) {
         gotMessage(message);
