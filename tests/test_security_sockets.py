@@ -10,7 +10,7 @@ from channels.db import database_sync_to_async
 from channels.testing import WebsocketCommunicator
 from django.test import Client
 from tests.personas import agree
-from tests.test_room_consumer import TIMEOUT, enter, next_of, opened, row, send, socket
+from tests.test_room_consumer import TIMEOUT, Call, enter, next_of, opened, row, send, socket
 
 from videotermin.appointments.models import Member
 from videotermin.calls import consumers, protocol, services
@@ -284,6 +284,59 @@ def test_the_rate_limit_of_one_member_does_not_slow_another(interpreter_booking,
         assert (await next_of(first, "error"))["code"] == "rate_limited"
         await first.disconnect(timeout=TIMEOUT)
         await second.disconnect(timeout=TIMEOUT)
+
+    run(scenario)
+
+
+def test_signals_to_one_person_do_not_use_up_the_allowance_for_another(
+    interpreter_booking, counselor, monkeypatch
+):
+    monkeypatch.setattr(consumers, "SIGNAL_LIMIT", "2/minute")
+    dana = opened(agree(interpreter_booking.citizen))
+    olga = opened(agree(interpreter_booking.extras[0][0]))
+    call = Call(interpreter_booking.appointment, counselor, dana, olga)
+    candidate = {"candidate": "", "sdpMid": "0"}
+
+    async def scenario():
+        await call.start()
+        for _ in range(2):
+            await send(call.alice, "signal", to=call.sessions["dana"], candidate=candidate)
+            await next_of(call.dana, "signal")
+        await send(call.alice, "signal", to=call.sessions["dana"], candidate=candidate)
+        refused = await next_of(call.alice, "error")
+        # The page learns which of its messages was refused (it does not bother the person).
+        assert (refused["code"], refused["ref"]) == ("rate_limited", "signal")
+
+        # Setting up the connection with Olga at the same time is not held back.
+        for _ in range(2):
+            await send(call.alice, "signal", to=call.sessions["olga"], candidate=candidate)
+            assert (await next_of(call.olga, "signal"))["from"] == call.sessions["alice"]
+        # Nor is anything else Alice says.
+        await send(call.alice, "ping")
+        await next_of(call.alice, "pong")
+        await call.stop()
+
+    run(scenario)
+
+
+def test_a_flood_of_frames_is_refused_before_it_is_parsed(appointment, dana, monkeypatch):
+    monkeypatch.setattr(consumers, "FLOOD_LIMIT", "3/minute")
+    parsed = []
+    monkeypatch.setattr(
+        protocol, "parse", lambda *args, real=protocol.parse: parsed.append(1) or real(*args)
+    )
+
+    async def scenario():
+        communicator = citizen_socket(appointment, dana)
+        await enter(communicator)
+        for _ in range(5):
+            await send(communicator, "ping")
+        replies = [(await communicator.receive_json_from(TIMEOUT)) for _ in range(5)]
+        assert [reply.get("code", reply["type"]) for reply in replies] == (
+            ["pong"] * 3 + ["rate_limited"] * 2
+        )
+        assert len(parsed) == 3
+        await communicator.disconnect(timeout=TIMEOUT)
 
     run(scenario)
 

@@ -15,6 +15,7 @@ from tests.browser.room import (
     admit,
     answer,
     in_call,
+    meet,
     member_row,
     open_member_room,
     open_panel,
@@ -23,7 +24,7 @@ from tests.browser.room import (
     person,
     session_of,
 )
-from tests.personas import agree
+from tests.personas import agree, interpreter_invitee
 
 from videotermin.appointments.models import Appointment, Member
 from videotermin.survey.models import SurveyResponse
@@ -160,6 +161,32 @@ def test_a_colleague_who_opens_the_room_is_announced_and_joins_the_mesh(
     assert re.search("Bob Schulz", citizen.locator("#status").inner_text())
     appointment.refresh_from_db()
     assert appointment.counselor.username == "alice", "a colleague never takes over silently"
+
+
+def test_six_people_see_and_hear_each_other_on_every_one_of_the_fifteen_pairs(book, new_context):
+    booking = book(
+        extras=[
+            interpreter_invitee(),
+            interpreter_invitee(name="Gerd Brandt", email="gerd@example.org", role="guardian"),
+            interpreter_invitee(name="Lea Wolf", email="lea@example.org", role="legal_counsel"),
+            interpreter_invitee(name="Tom Weber", email="tom@example.org", role="trusted_person"),
+        ]
+    )
+    invited = [(booking.token, agree(booking.citizen))]
+    invited += [(token, agree(member)) for member, token in booking.extras]
+
+    # Each page sets up five peer connections at once: none of their offers, answers or ICE
+    # candidates may crowd out another's (each page decodes video from all five others).
+    pages = meet(new_context, booking.appointment, *invited)
+
+    for page in pages:
+        states = page.evaluate(
+            "[...window.videoterminPeers.values()].map((peer) => peer.pc.connectionState)"
+        )
+        assert states == ["connected"] * 5
+        assert page.locator("#error").is_hidden(), page.locator("#error").inner_text()
+        # Above four people every page sends its camera in data saver (docs/protocol.md).
+        assert page.evaluate("window.videoterminQuality.current") == "saver"
 
 
 def test_a_person_invited_during_the_call_joins_it(three, new_context, smtp, appointment):

@@ -17,7 +17,7 @@ from django.utils import translation
 from django.utils.translation import gettext as _
 
 from videotermin.appointments import services as appointments
-from videotermin.appointments.models import Appointment, Member
+from videotermin.appointments.models import MAX_MEMBERS, Appointment, Member
 from videotermin.appointments.services import NotAllowed
 from videotermin.calls import ice, protocol, services
 from videotermin.calls.state import appointment_entry, opened_members, snapshot
@@ -43,9 +43,15 @@ ERROR_MESSAGES = {
 }
 
 
-# Per member, over all its connections and every node: a reconnect does not start afresh. The
-# burst lets a page's ICE candidates through at once; on average 20 messages a second.
+# Per member, over all its connections and every node: a reconnect does not start afresh.
+# Signals count per member and recipient: a page sets up a peer connection with each other
+# person in the call, and its offers, answers and ICE candidates to five people at once must
+# not crowd each other out (a dropped candidate or answer leaves a pair without media). The
+# burst lets one connection's candidates through at once; on average 20 messages a second.
 RATE_LIMIT = "100/5 seconds"
+SIGNAL_LIMIT = "100/5 seconds"
+# Every frame, before it is parsed: what six people's signals and the rest can add up to.
+FLOOD_LIMIT = f"{100 * MAX_MEMBERS}/5 seconds"
 
 
 def find_member(appointment_id: str, user, session) -> Member | None:
@@ -170,13 +176,23 @@ class RoomConsumer(AsyncJsonWebsocketConsumer):
         if not self.active:
             return
         with translation.override(self.language):
-            if not await ratelimit.hit(self.limit_key, RATE_LIMIT):
+            if not await ratelimit.hit(f"{self.limit_key}:frames", FLOOD_LIMIT):
                 await self._error("rate_limited")
                 return
             try:
                 message = protocol.parse(text_data, settings.SIGNALING_MAX_MESSAGE_BYTES)
             except protocol.ProtocolError as error:
-                await self._error(error.code, ref=error.ref)
+                if await ratelimit.hit(self.limit_key, RATE_LIMIT):
+                    await self._error(error.code, ref=error.ref)
+                else:
+                    await self._error("rate_limited")
+                return
+            if isinstance(message, protocol.Signal):
+                allowed = await ratelimit.hit(f"{self.limit_key}:to:{message.to}", SIGNAL_LIMIT)
+            else:
+                allowed = await ratelimit.hit(self.limit_key, RATE_LIMIT)
+            if not allowed:
+                await self._error("rate_limited", ref=message.type)
                 return
             handler = getattr(self, f"got_{message.type}")
             try:

@@ -48,6 +48,10 @@ export function sectionMids(sdp) {
     return {audio: audio[0] ?? null, camera: video[0] ?? null, screen: video[1] ?? null};
 }
 
+/** How long a new connection may take to come up before ICE is restarted, and at most. */
+export const SETUP_GRACE = 10000;
+const SETUP_GRACE_MAX = 60000;
+
 /** Whether our side is the polite one towards that session. @param {string} own @param {string} remote */
 export function isPolite(own, remote) {
     return own < remote;
@@ -82,6 +86,7 @@ export class Peer extends EventTarget {
         this.mids = null;
         /** @type {ReturnType<typeof setTimeout>|undefined} */
         this.restartTimer = undefined;
+        this.setupGrace = SETUP_GRACE;
         this.closed = false;
         // Chat, documents and control messages: negotiated channels exist on both sides at once,
         // without ondatachannel; DTLS encrypts them end to end.
@@ -112,6 +117,7 @@ export class Peer extends EventTarget {
             this.sections.screen = this.pc.addTransceiver(this.tracks.screen || 'video',
                 {direction: 'sendrecv'});
         }
+        this.watch(this.pc.connectionState);
         peers.set(session, this);
     }
 
@@ -228,21 +234,32 @@ export class Peer extends EventTarget {
     }
 
     /**
-     * Restart ICE when the path between the two breaks (a network change, a lost route). The
-     * offerer first; the other side only if the offerer's page does not (it may be gone).
+     * Restart ICE when the path between the two breaks (a network change, a lost route), or
+     * when a connection does not come up at all (an offer, answer or candidate that got lost on
+     * the way). The offerer first; the other side only if the offerer's page does not (it may
+     * be gone). A connection that keeps not coming up is retried less and less often.
      * @param {RTCPeerConnectionState} state
      */
     watch(state) {
         clearTimeout(this.restartTimer);
-        const grace = state === 'failed' ? 0 : state === 'disconnected' ? 3000 : null;
+        if (state === 'connected') this.setupGrace = SETUP_GRACE;
+        const grace = state === 'failed' ? 0 : state === 'disconnected' ? 3000
+            : state === 'new' || state === 'connecting' ? this.setupGrace : null;
         if (grace === null) return;
         this.restartTimer = setTimeout(() => this.restartIce(), grace + (this.offerer ? 0 : 4000));
     }
 
     async restartIce() {
         if (this.closed) return;
-        // Fires negotiationneeded: an offer with new ICE credentials, from whichever side asks.
+        const state = this.pc.connectionState;
+        if (state === 'new' || state === 'connecting') {
+            this.setupGrace = Math.min(this.setupGrace * 2, SETUP_GRACE_MAX);
+            this.watch(state);
+        }
+        // Fires negotiationneeded once stable: an offer with new ICE credentials, from
+        // whichever side asks. An offer of ours that was never answered is made anew at once.
         this.pc.restartIce();
+        if (this.pc.signalingState === 'have-local-offer') await this.negotiate();
     }
 
     /**

@@ -266,7 +266,14 @@ session.addEventListener('state', (event) => {
 session.addEventListener('peerclosed', (event) => {
     lost.delete(/** @type {CustomEvent} */ (event).detail.member);
 });
-connection.addEventListener('error', (event) => showError(/** @type {CustomEvent} */ (event).detail.message));
+/** Messages the page sends by itself: a refusal of one is no news for the person, who did
+ * nothing; the media session recovers (mesh.js restarts a connection that does not come up). */
+const AUTOMATIC = new Set(['signal', 'status', 'ping', 'ice_refresh']);
+connection.addEventListener('error', (event) => {
+    const {message, ref} = /** @type {CustomEvent} */ (event).detail;
+    if (AUTOMATIC.has(ref)) console.warn('refused by the server:', ref, message);
+    else showError(message);
+});
 connection.addEventListener('closed', (event) => {
     const reason = /** @type {CustomEvent} */ (event).detail;
     if (!room.isStaff && (reason === 'ended' || reason === 'left') && data.surveyUrl) {
