@@ -100,6 +100,7 @@ INSTALLED_APPS = [
     "videotermin.checks",
     "videotermin.calls",
     "videotermin.staff",
+    "videotermin.administration",
     "videotermin.survey",
     "videotermin.audit",
     "videotermin.stats",

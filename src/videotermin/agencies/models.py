@@ -52,6 +52,15 @@ class Agency(models.Model):
     reminder_hours = models.JSONField(
         _("reminders (hours before the start)"), default=default_reminder_hours, blank=True
     )
+    # S1: the agency's security policy for its staff's sign-in.
+    require_second_factor = models.BooleanField(
+        _("second factor required"),
+        default=False,
+        help_text=_(
+            "Every staff member must sign in with a second factor (an authenticator app or a "
+            "security key); whoever has none sets one up before anything else."
+        ),
+    )
 
     class Meta:
         verbose_name = _("agency")
@@ -81,13 +90,20 @@ class Location(models.Model):
 
 
 class StaffMember(models.Model):
-    """Ties a user account to the one agency (and usual location) it works for."""
+    """Ties a user account to the one agency (and usual location) it works for, in one role."""
+
+    class Role(models.TextChoices):
+        # Holds consultations: books, invites, hosts.
+        COUNSELOR = "counselor", _("counselor")
+        # Runs the agency: locations, staff accounts, texts, retention, security, audit log.
+        ADMIN = "admin", _("administrator")
 
     user = models.OneToOneField(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="staff"
     )
     agency = models.ForeignKey(Agency, on_delete=models.PROTECT, related_name="staff")
     location = models.ForeignKey(Location, on_delete=models.SET_NULL, null=True, blank=True)
+    role = models.CharField(_("role"), max_length=20, choices=Role.choices, default=Role.COUNSELOR)
 
     class Meta:
         verbose_name = _("staff member")
@@ -95,3 +111,7 @@ class StaffMember(models.Model):
 
     def __str__(self) -> str:
         return self.user.get_full_name() or self.user.get_username()
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == self.Role.ADMIN

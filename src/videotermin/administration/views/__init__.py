@@ -1,0 +1,1 @@
+"""The agency administration in the staff workspace: one module per section."""
