@@ -551,6 +551,8 @@ ADMIT_ALL = """(ids) => {
   for (const button of buttons) button.click();
   return at;
 }"""
+RESTARTS = """() => [...(globalThis.videoterminPeers || new Map()).values()]
+    .reduce((sum, peer) => sum + peer.restarts, 0)"""
 # Each peer connection's media, for the report when a run does not come together.
 PAIRS = """async () => {
   const pairs = {};
@@ -674,8 +676,13 @@ def group_call(browser, server: CountedServer, host: Page, counselor, location, 
         "join_ms": round(max(ready) - admitted_at, 1),
         "pages_ready_ms": [round(at - admitted_at, 1) for at in ready],
         "load": load,
+        # ICE restarts of connections that did not come up in time (mesh.js), on all pages.
+        "restarts": sum(page.evaluate(RESTARTS) for page in pages),
     }
-    note(f"{size} people: media on every pair after {run['join_ms']:.0f} ms")
+    note(
+        f"{size} people: media on every pair after {run['join_ms']:.0f} ms"
+        f" ({run['restarts']} ICE restarts)"
+    )
     return pages, contexts, booking, run
 
 

@@ -87,6 +87,8 @@ export class Peer extends EventTarget {
         /** @type {ReturnType<typeof setTimeout>|undefined} */
         this.restartTimer = undefined;
         this.setupGrace = SETUP_GRACE;
+        /** How often ICE was restarted (the bench reports it). */
+        this.restarts = 0;
         this.closed = false;
         // Chat, documents and control messages: negotiated channels exist on both sides at once,
         // without ondatachannel; DTLS encrypts them end to end.
@@ -258,6 +260,7 @@ export class Peer extends EventTarget {
         }
         // Fires negotiationneeded once stable: an offer with new ICE credentials, from
         // whichever side asks. An offer of ours that was never answered is made anew at once.
+        this.restarts += 1;
         this.pc.restartIce();
         if (this.pc.signalingState === 'have-local-offer') await this.negotiate();
     }
