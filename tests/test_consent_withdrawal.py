@@ -75,6 +75,38 @@ def test_the_audit_entry_names_the_member_by_pseudonym_only(dana):
         assert personal not in stored
 
 
+def test_the_day_view_shows_whose_consent_was_withdrawn_live_and_on_reload(
+    interpreter_booking, counselor
+):
+    from videotermin.staff.live import describe
+
+    dana = agree(interpreter_booking.citizen)
+    olga = agree(interpreter_booking.extras[0][0])
+    consent.withdraw(olga, by=olga)
+    consent.withdraw(dana, by=dana)
+    appointment = interpreter_booking.appointment
+
+    summary = describe(str(appointment.public_id), counselor)
+    assert summary is not None
+    assert (summary["status"], summary["citizen"]["name"]) == ("withdrawn", "Dana Yilmaz")
+    assert [(e["name"], e["presence"]) for e in summary["extras"]] == [
+        ("Olga Kowalenko", "withdrawn")
+    ]
+    client = Client()
+    client.force_login(counselor)
+    row = client.get(reverse("staff:day")).text
+    assert "Einwilligung widerrufen" in row
+    assert "Olga Kowalenko (Dolmetscherin/Dolmetscher), Einwilligung widerrufen" in row
+    assert reverse("staff:resend", args=[appointment.public_id]) not in row
+
+
+def test_nobody_sends_a_new_link_to_a_person_who_withdrew(dana, counselor):
+    consent.withdraw(dana, by=dana)
+    with pytest.raises(appointments.NotAllowed):
+        appointments.resend_invitation(dana, by=counselor)
+    assert dana.links.filter(revoked_at__isnull=True).count() == 0
+
+
 def test_staff_and_the_host_cannot_withdraw_for_someone(dana, counselor, host):
     for by in (counselor, host):
         with pytest.raises(appointments.NotAllowed):

@@ -24,6 +24,8 @@ class Status(models.TextChoices):
     DONE = "done", _("done")
     NO_SHOW = "no_show", _("no-show")
     CANCELLED = "cancelled", _("cancelled")
+    # The citizen withdrew their consent: no consultation with them on this link.
+    WITHDRAWN = "withdrawn", _("consent withdrawn")
 
 
 class AppointmentQuerySet(models.QuerySet["Appointment"]):
@@ -120,9 +122,11 @@ class Appointment(models.Model):
         externals = self.externals()
         if any(m.presence == Member.Presence.WAITING for m in externals):
             return Status.WAITING
+        citizen = self.citizen()
+        if citizen and citizen.withdrawn_at:
+            return Status.WITHDRAWN
         if now >= self.ends_at:
             return Status.NO_SHOW
-        citizen = self.citizen()
         if citizen and citizen.check_result:
             return Status.CHECKED
         if citizen and citizen.consented_at:

@@ -454,6 +454,8 @@ def resend_invitation(member: Member, *, by) -> None:
         raise NotAllowed(_("The appointment is over or cancelled; there is nothing to resend."))
     if member.is_staff or member.removed_at:
         raise NotAllowed(_("This person is not invited by link."))
+    if member.withdrawn_at:
+        raise NotAllowed(_("This person has withdrawn their consent; they get no new link."))
     record(
         "member.invitation_resent",
         agency=appointment.agency,

@@ -21,6 +21,7 @@ def describe(public_id: str, user) -> dict[str, Any] | None:
         return None
     status = appointment.status()
     citizen = appointment.citizen()
+    extras = [m for m in appointment.externals() if m is not citizen]
     return {
         "id": str(appointment.public_id),
         "status": status.value,
@@ -44,9 +45,8 @@ def describe(public_id: str, user) -> dict[str, Any] | None:
                 "name": member.name,
                 "role": member.role,
                 "roleLabel": str(member.get_role_display()),
-                "presence": member.presence,
+                "presence": "withdrawn" if member.withdrawn_at else member.presence,
             }
-            for member in appointment.externals()
-            if member is not citizen
+            for member in extras
         ],
     }

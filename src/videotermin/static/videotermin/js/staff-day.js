@@ -64,8 +64,9 @@ function updateRow(row, summary) {
   if (extras) {
     extras.replaceChildren();
     for (const extra of summary.extras || []) {
-      const waiting = extra.presence === "waiting" ? `, ${gettext("waiting")}` : "";
-      extras.append(el("br"), el("span", `+ ${extra.name} (${extra.roleLabel})${waiting}`, { class: "muted" }));
+      const state = extra.presence === "withdrawn" ? `, ${gettext("consent withdrawn")}`
+        : extra.presence === "waiting" ? `, ${gettext("waiting")}` : "";
+      extras.append(el("br"), el("span", `+ ${extra.name} (${extra.roleLabel})${state}`, { class: "muted" }));
     }
   }
   const label = cell(row, "status-label");
