@@ -2,6 +2,7 @@
 within limits and answered, no crash leaves a ghost in the waiting room, the rate limit follows
 the person and not the connection, and only the site's own pages may connect."""
 
+import asyncio
 import logging
 
 import pytest
@@ -175,6 +176,37 @@ def test_a_socket_that_dies_of_a_bug_leaves_no_ghost_to_admit(
     with caplog.at_level(logging.ERROR):
         run(scenario)
     assert "a bug" in caplog.text
+
+
+def test_a_page_that_goes_while_a_message_is_on_its_way_leaves_quietly(
+    appointment, counselor, dana, monkeypatch, caplog
+):
+    async def scenario():
+        alice = socket(appointment, user=counselor)
+        await enter(alice)
+        communicator = citizen_socket(appointment, dana)
+        await enter(communicator)
+
+        original = consumers.RoomConsumer.send_json
+
+        async def gone(self, *args, **kwargs):
+            if self.me == str(dana.public_id):
+                raise OSError("the client went away")  # as uvicorn's ClientDisconnected
+            return await original(self, *args, **kwargs)
+
+        # Dana's tab closes just as Alice's camera change is sent to it.
+        monkeypatch.setattr(consumers.RoomConsumer, "send_json", gone)
+        await send(alice, "status", camera=True)
+        for _ in range(50):
+            if await database_sync_to_async(presence)(dana) == ("away", ""):
+                break
+            await asyncio.sleep(0.1)
+        assert await database_sync_to_async(presence)(dana) == ("away", "")
+        await alice.disconnect(timeout=TIMEOUT)
+
+    with caplog.at_level(logging.INFO):
+        run(scenario)
+    assert not [r for r in caplog.records if r.levelno >= logging.WARNING], caplog.text
 
 
 @pytest.mark.parametrize(

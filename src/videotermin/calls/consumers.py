@@ -28,6 +28,7 @@ from videotermin.lib.i18n import socket_language
 logger = logging.getLogger(__name__)
 
 # Close codes the browser client understands (docs/protocol.md).
+CLOSE_GONE = 1001  # the page went away
 CLOSE_SERVER_ERROR = 1011  # the page reconnects
 CLOSE_FORBIDDEN = 4403
 CLOSE_SUPERSEDED = 4409
@@ -165,6 +166,10 @@ class RoomConsumer(AsyncJsonWebsocketConsumer):
             await super().dispatch(message)
         except StopConsumer:
             raise
+        except OSError:
+            # The page went while a message to it was on its way (a tab closed mid-call): the
+            # end of its socket, not a failure. Its member leaves as on any disconnect.
+            await self.disconnect(CLOSE_GONE)
         except Exception:
             # A consumer that dies of a bug is never told its socket closed: without this, its
             # member would stay "waiting" or "in call" with a dead session, a ghost to admit.
