@@ -14,6 +14,7 @@ from django.urls import path  # noqa: E402
 from videotermin.calls.consumers import RoomConsumer  # noqa: E402
 from videotermin.lib.origins import SiteOriginValidator  # noqa: E402
 from videotermin.lib.proxies import TrustedProxyMiddleware  # noqa: E402
+from videotermin.signin.middleware import SecondFactorSocketMiddleware  # noqa: E402
 from videotermin.staff.consumers import DayConsumer  # noqa: E402
 
 websocket_urlpatterns = [
@@ -26,7 +27,10 @@ application = ProtocolTypeRouter(
         # Forwarded headers only from the configured proxies (lib/proxies.py), for both.
         "http": TrustedProxyMiddleware(django_application),
         "websocket": TrustedProxyMiddleware(
-            SiteOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns)))
+            SiteOriginValidator(
+                # Staff held by their agency's second-factor policy connect as nobody.
+                AuthMiddlewareStack(SecondFactorSocketMiddleware(URLRouter(websocket_urlpatterns)))
+            )
         ),
     }
 )

@@ -91,6 +91,13 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "channels",
     "axes",
+    # Before allauth: its templates in the staff look (signin/templates) take precedence.
+    "videotermin.signin",
+    "allauth",
+    "allauth.account",
+    "allauth.mfa",
+    "allauth.socialaccount",
+    "allauth.socialaccount.providers.openid_connect",
     "django_tasks",
     "django_tasks_db",
     "videotermin.agencies",
@@ -119,6 +126,9 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "allauth.account.middleware.AccountMiddleware",
+    # An agency that requires a second factor: whoever has none sets one up first (signin/).
+    "videotermin.signin.middleware.SecondFactorPolicyMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "axes.middleware.AxesMiddleware",
@@ -176,6 +186,7 @@ else:
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
     "django.contrib.auth.backends.ModelBackend",
+    "allauth.account.auth_backends.AuthenticationBackend",
 ]
 PASSWORD_HASHERS = [
     "django.contrib.auth.hashers.Argon2PasswordHasher",
@@ -210,6 +221,44 @@ SILENCED_SYSTEM_CHECKS = ["axes.W006"]
 AXES_LOCKOUT_TEMPLATE = "staff/locked_out.html"
 AXES_RESET_ON_SUCCESS = True
 AXES_VERBOSE = False  # no user agents or addresses in the logs
+
+# Staff sign-in through django-allauth (signin/): user name and password, then a second factor
+# (authenticator app, security key, recovery codes) where one is set up; or single sign-on
+# through the agency's own OpenID Connect providers, rows in the database (SocialApp).
+ACCOUNT_ADAPTER = "videotermin.signin.adapter.AccountAdapter"
+SOCIALACCOUNT_ADAPTER = "videotermin.signin.adapter.SocialAccountAdapter"
+MFA_ADAPTER = "videotermin.signin.adapter.MFAAdapter"
+ACCOUNT_LOGIN_METHODS = {"username"}
+ACCOUNT_FORMS = {"login": "videotermin.signin.forms.LoginForm"}
+ACCOUNT_SIGNUP_FIELDS = ["username*", "password1*"]
+# Administrators create the accounts; nobody signs up, no e-mail is verified or sent.
+ACCOUNT_EMAIL_VERIFICATION = "none"
+ACCOUNT_EMAIL_NOTIFICATIONS = False
+# The session lasts SESSION_COOKIE_AGE, as before; no "remember me" to tick.
+ACCOUNT_SESSION_REMEMBER = True
+ACCOUNT_LOGOUT_REDIRECT_URL = "staff:login"
+# Failed passwords are counted by django-axes (per account) and LOGIN_ADDRESS_LIMIT (per
+# address). allauth's "login_failed" also counts wrong second-factor codes per account: one
+# more than axes allows, so that axes answers a password guesser first. Successful sign-ins
+# of a whole office behind one address are not limited.
+ACCOUNT_RATE_LIMITS = {
+    "login_failed": f"{AXES_FAILURE_LIMIT + 1}/900s/key",
+    "login": False,
+}
+MFA_SUPPORTED_TYPES = ["totp", "recovery_codes", "webauthn"]
+MFA_TOTP_ISSUER = "videotermin"
+# Security keys on plain http (the demo on 127.0.0.1, the tests); production is https only.
+MFA_WEBAUTHN_ALLOW_INSECURE_ORIGIN = not PRODUCTION
+# A provider's users are matched to the agency's staff accounts by signin/adapter.py only,
+# never by allauth's global e-mail lookup; no signup form, no provider's e-mail is trusted
+# beyond the agency that configured it.
+SOCIALACCOUNT_EMAIL_AUTHENTICATION = False
+SOCIALACCOUNT_AUTO_SIGNUP = True
+SOCIALACCOUNT_LOGIN_ON_GET = False
+SOCIALACCOUNT_STORE_TOKENS = False
+SOCIALACCOUNT_PROVIDERS = {"openid_connect": {"OAUTH_PKCE_ENABLED": True}}
+# Providers' pages live at /staff/sso/<provider id>/login/ (signin/urls.py).
+SOCIALACCOUNT_OPENID_CONNECT_URL_PREFIX = ""
 
 LANGUAGE_CODE = "de"
 LANGUAGES = [("de", _("German")), ("en", _("English"))]

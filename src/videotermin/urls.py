@@ -6,6 +6,8 @@ urlpatterns = [
     path("", include("videotermin.checks.urls")),
     path("staff/agency/", include("videotermin.administration.urls")),
     path("staff/", include("videotermin.staff.urls")),
+    # allauth's sign-in, second factor and single sign-on views, by allauth's URL names.
+    path("staff/", include("videotermin.signin.urls")),
     path("survey/", include("videotermin.survey.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("jsi18n/", JavaScriptCatalog.as_view(), name="jsi18n"),

@@ -44,10 +44,7 @@ class SecurityHeadersMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         response = self.get_response(request)
-        response.headers.setdefault(
-            "Content-Security-Policy",
-            CONTENT_SECURITY_POLICY.format(websocket=_websocket_origin(request)),
-        )
+        response.headers.setdefault("Content-Security-Policy", content_security_policy(request))
         response.headers.setdefault("Permissions-Policy", PERMISSIONS_POLICY)
         response.headers.setdefault("Cross-Origin-Resource-Policy", "same-origin")
         # Set further in by Django's middleware, unless a refusal (a bad Host header) ended the
@@ -59,6 +56,17 @@ class SecurityHeadersMiddleware:
             "Cross-Origin-Opener-Policy", settings.SECURE_CROSS_ORIGIN_OPENER_POLICY
         )
         return response
+
+
+def content_security_policy(request: HttpRequest, form_targets: list[str] | None = None) -> str:
+    """The policy for this request; `form_targets` are further origins a form may lead to (the
+    sign-in page's single sign-on buttons post here and are redirected to the agency's
+    identity provider, which form-action governs too)."""
+    policy = CONTENT_SECURITY_POLICY.format(websocket=_websocket_origin(request))
+    if form_targets:
+        targets = " ".join(sorted(set(form_targets)))
+        policy = policy.replace("form-action 'self'", f"form-action 'self' {targets}")
+    return policy
 
 
 def _websocket_origin(request: HttpRequest) -> str:

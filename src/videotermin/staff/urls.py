@@ -1,4 +1,4 @@
-from django.contrib.auth import views as auth_views
+from allauth.account import views as account_views
 from django.urls import path
 
 from videotermin.staff import views
@@ -7,7 +7,7 @@ app_name = "staff"
 urlpatterns = [
     path("", views.day, name="day"),
     path("login/", views.LoginView.as_view(), name="login"),
-    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("logout/", account_views.logout, name="logout"),
     path("appointments/new/", views.create, name="create"),
     path("check/", views.own_check, name="check"),
     path("appointments/<uuid:public_id>/edit/", views.edit, name="edit"),

@@ -5,9 +5,9 @@ from datetime import date, datetime, time, timedelta
 from functools import wraps
 from zoneinfo import ZoneInfo
 
+from allauth.account.views import LoginView as AllauthLoginView
 from django.conf import settings
 from django.contrib import messages
-from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse, JsonResponse
@@ -23,17 +23,20 @@ from videotermin.appointments import services
 from videotermin.appointments.models import MAX_MEMBERS, Appointment, Member
 from videotermin.calls import ice
 from videotermin.lib import ratelimit
+from videotermin.lib.headers import content_security_policy
+from videotermin.signin.views import single_sign_on_choices
 from videotermin.staff.forms import AppointmentForm, ExtrasFormSet, InviteeForm, MemberForm
 
 UPCOMING_DAYS = 14
 
 
-class LoginView(auth_views.LoginView):
-    """Sign-in. django-axes locks an account after a few failures from anywhere; here an
-    address that fails on many accounts (password spraying) is held off as well."""
+class LoginView(AllauthLoginView):
+    """Sign-in (allauth's flow: password, then the second factor if one is set up). django-axes
+    locks an account after a few failures from anywhere; here an address that fails on many
+    accounts (password spraying) is held off as well. `?agency=<short name>` offers that
+    agency's own identity providers."""
 
     template_name = "staff/login.html"
-    redirect_authenticated_user = True
 
     def post(self, request: HttpRequest, *args, **kwargs) -> HttpResponse:
         if ratelimit.spent_sync(self._address_key(), settings.LOGIN_ADDRESS_LIMIT):
@@ -43,6 +46,20 @@ class LoginView(auth_views.LoginView):
     def form_invalid(self, form):
         ratelimit.hit_sync(self._address_key(), settings.LOGIN_ADDRESS_LIMIT)
         return super().form_invalid(form)
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        return context | single_sign_on_choices(self.request)
+
+    def render_to_response(self, context, **kwargs):
+        response = super().render_to_response(context, **kwargs)
+        # A provider's button posts here and is redirected there: the policy must allow it.
+        origins = [provider["origin"] for provider in context.get("sso_providers", [])]
+        if origins:
+            response.headers["Content-Security-Policy"] = content_security_policy(
+                self.request, form_targets=origins
+            )
+        return response
 
     def _address_key(self) -> str:
         return f"login-failures:{self.request.META.get('REMOTE_ADDR', '')}"
