@@ -1,9 +1,11 @@
 """Consent: which text a participant sees, and recording what they decided (J5)."""
 
+import re
 from pathlib import Path
 
 from django.db import transaction
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
 from videotermin.appointments.models import Member
@@ -20,31 +22,90 @@ from videotermin.consent.models import ConsentDecision, ConsentText
 
 TEXTS_DIR = Path(__file__).parent / "texts"
 FALLBACK_LANGUAGES = ("en", "de")
+# An agency writes its texts in German first: its own German text outranks any shipped default.
+AGENCY_FALLBACK_LANGUAGE = "de"
+# What a text may say in braces; the page puts the agency's own details in their place.
+PLACEHOLDER = re.compile(r"\{(\w+)\}")
+PLACEHOLDERS = ("agency", "contact", "retention")
+
+
+def current(agency, kind: str, language: str) -> ConsentText:
+    """The published text of this kind that a person speaking `language` reads at the agency.
+
+    The agency's own text in the language, else its German one; only then the shipped default,
+    in the language or the fallback languages. Drafts are never shown.
+    """
+    candidates = [(agency, language), (agency, AGENCY_FALLBACK_LANGUAGE)] if agency else []
+    candidates += [(None, candidate) for candidate in (language, *FALLBACK_LANGUAGES)]
+    for owner, candidate in candidates:
+        text = (
+            ConsentText.objects.filter(
+                agency=owner, kind=kind, language=candidate, published_at__isnull=False
+            )
+            .order_by("-version")
+            .first()
+        )
+        if text is not None:
+            return text
+    raise ConsentText.DoesNotExist(f"No {kind} text is configured.")
 
 
 def current_text(agency, language: str) -> ConsentText:
-    """The newest version for the agency in the language; the default text where it has none."""
-    for candidate in (language, *FALLBACK_LANGUAGES):
-        # An agency's own text wins over the default one; within each, the highest version.
-        for owner in (agency, None):
-            text = (
-                ConsentText.objects.filter(agency=owner, language=candidate)
-                .order_by("-version")
-                .first()
-            )
-            if text is not None:
-                return text
-    raise ConsentText.DoesNotExist("No consent text is configured.")
+    """The consent text the agency's people agree to in this language (J5)."""
+    return current(agency, ConsentText.Kind.CONSENT, language)
 
 
-def paragraphs(text: ConsentText) -> list[dict]:
-    """Split the body into paragraphs and bullet lists for the template."""
+def privacy_notice(agency, language: str) -> ConsentText:
+    """The agency's privacy notice in this language (J4)."""
+    return current(agency, ConsentText.Kind.PRIVACY, language)
+
+
+def fill(body: str, agency, language: str) -> str:
+    """Put the agency's name, support contact and retention where the text names them."""
+    with translation.override(language):
+        if agency is None:
+            values = {
+                "agency": gettext("the agency that invited you"),
+                "contact": gettext("the contact details in your invitation e-mail"),
+                "retention": _days(14),
+            }
+        else:
+            contact = [
+                f"{gettext('Telephone')} {agency.support_phone}" if agency.support_phone else "",
+                f"{gettext('E-mail')} {agency.support_email}" if agency.support_email else "",
+                agency.support_hours,
+            ]
+            values = {
+                "agency": agency.name,
+                "contact": ", ".join(filter(None, contact))
+                or gettext("the contact details in your invitation e-mail"),
+                # The consent text promises 14 days; the purge caps the retention there too.
+                "retention": _days(min(agency.retention_days, 14)),
+            }
+    return PLACEHOLDER.sub(lambda match: values.get(match.group(1), match.group(0)), body)
+
+
+def _days(days: int) -> str:
+    return ngettext("%(days)d day", "%(days)d days", days) % {"days": days}
+
+
+def unknown_placeholders(text: str) -> list[str]:
+    """Names in braces that `fill` would leave as they are, and a reader would see raw."""
+    return sorted({name for name in PLACEHOLDER.findall(text) if name not in PLACEHOLDERS})
+
+
+def paragraphs(text: ConsentText, agency=None) -> list[dict]:
+    """Split the body into headings, paragraphs and bullet lists for the template, with the
+    agency's details filled in (the text's own agency if none is given)."""
+    body = fill(text.body, agency or text.agency, text.language)
     blocks: list[dict] = []
-    for block in text.body.strip().split("\n\n"):
+    for block in body.strip().split("\n\n"):
         lines = [line.strip() for line in block.strip().splitlines() if line.strip()]
         if lines and all(line.startswith("- ") for line in lines):
             # "bullets", not "items": a template would find the dict method of that name.
             blocks.append({"bullets": [line[2:] for line in lines]})
+        elif len(lines) == 1 and lines[0].startswith("## "):
+            blocks.append({"heading": lines[0][3:]})
         elif lines:
             blocks.append({"text": " ".join(lines)})
     return blocks
@@ -53,6 +114,8 @@ def paragraphs(text: ConsentText) -> list[dict]:
 @transaction.atomic
 def decide(member: Member, text: ConsentText, *, accepted: bool) -> ConsentDecision:
     """Record the answer with the version and time; declining removes stored device data."""
+    if text.kind != ConsentText.Kind.CONSENT or text.is_draft:
+        raise ValueError("a decision is about a published consent text")
     member = locked_member(member)
     decision = ConsentDecision.objects.create(member=member, text=text, accepted=accepted)
     now = timezone.now()
@@ -121,14 +184,17 @@ def withdraw(member: Member, *, by) -> Member:
     return member
 
 
-def load_default_texts(apps=None) -> None:
-    """Publish the shipped default texts as version 1 where none exists (used by a migration)."""
-    model = apps.get_model("consent", "ConsentText") if apps else ConsentText
-    for path in sorted(TEXTS_DIR.glob("*.txt")):
-        title, _, body = path.read_text(encoding="utf-8").partition("\n\n")
-        model.objects.get_or_create(
-            agency=None,
-            language=path.stem,
-            version=1,
-            defaults={"title": title.strip(), "body": body.strip()},
-        )
+def load_default_texts() -> None:
+    """Publish the shipped default texts as version 1 where none exists: the consent texts in
+    texts/, the privacy notices in texts/privacy/ (the migrations do the same)."""
+    folders = {ConsentText.Kind.CONSENT: TEXTS_DIR, ConsentText.Kind.PRIVACY: TEXTS_DIR / "privacy"}
+    for kind, folder in folders.items():
+        for path in sorted(folder.glob("*.txt")):
+            title, _, body = path.read_text(encoding="utf-8").partition("\n\n")
+            ConsentText.objects.get_or_create(
+                agency=None,
+                kind=kind,
+                language=path.stem,
+                version=1,
+                defaults={"title": title.strip(), "body": body.strip()},
+            )

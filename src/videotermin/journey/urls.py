@@ -14,4 +14,5 @@ urlpatterns = [
     path("a/<uuid:participant>/room/", views.room, name="room"),
     path("a/<uuid:participant>/withdraw/", views.withdraw, name="withdraw"),
     path("a/<uuid:participant>/withdrawn/", views.withdrawn, name="withdrawn"),
+    path("privacy/<uuid:agency>/<str:language>/", views.privacy, name="privacy"),
 ]

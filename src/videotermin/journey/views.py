@@ -6,17 +6,19 @@ from functools import wraps
 from math import ceil
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from django.conf import settings
 from django.contrib import messages
-from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.shortcuts import redirect, render
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import NoReverseMatch, reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from pydantic import ValidationError
 
+from videotermin.agencies.models import Agency
 from videotermin.appointments.models import Appointment, Member
 from videotermin.appointments.services import (
     LinkError,
@@ -100,6 +102,29 @@ def link_error(
     return response
 
 
+@require_GET
+def privacy(request: HttpRequest, agency, language: str) -> HttpResponse:
+    """The agency's current privacy notice in the language (J4): public, no session needed."""
+    names = dict(settings.LANGUAGES)
+    if language not in names:
+        raise Http404
+    found = get_object_or_404(Agency, public_id=agency)
+    translation.activate(language)
+    request.LANGUAGE_CODE = language
+    text = consent.privacy_notice(found, language)
+    context = {
+        "agency": found,
+        "text": text,
+        "paragraphs": consent.paragraphs(text, found),
+        "others": [(code, _local_name(code)) for code in names if code != language],
+    }
+    return render(request, "journey/privacy.html", context)
+
+
+def _local_name(code: str) -> str:
+    return translation.get_language_info(code)["name_local"]
+
+
 def participant_page(view: Callable) -> Callable:
     """Let only the browser that opened the participant's link in, speaking their language."""
 
@@ -139,7 +164,7 @@ def _render_start(request: HttpRequest, participant: Member, status: int = 200):
     text = consent.current_text(participant.appointment.agency, get_language())
     context = _appointment_context(participant) | {
         "text": text,
-        "paragraphs": consent.paragraphs(text),
+        "paragraphs": consent.paragraphs(text, participant.appointment.agency),
         "consented": participant.consented_at is not None,
     }
     return render(request, "journey/start.html", context, status=status)
