@@ -76,10 +76,22 @@ class Agency(models.Model):
             )
 
 
+class LocationQuerySet(models.QuerySet["Location"]):
+    def bookable(self) -> "LocationQuerySet":
+        """The locations new appointments may be booked at."""
+        return self.filter(active=True)
+
+
 class Location(models.Model):
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     agency = models.ForeignKey(Agency, on_delete=models.CASCADE, related_name="locations")
     name = models.CharField(_("name"), max_length=200)
     address = models.CharField(_("address"), max_length=300, blank=True)
+    # A location with appointments cannot be deleted (they keep it); it is deactivated instead,
+    # and nobody books there any more.
+    active = models.BooleanField(_("open for booking"), default=True)
+
+    objects = LocationQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("location")
@@ -98,12 +110,15 @@ class StaffMember(models.Model):
         # Runs the agency: locations, staff accounts, texts, retention, security, audit log.
         ADMIN = "admin", _("administrator")
 
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     user = models.OneToOneField(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="staff"
     )
     agency = models.ForeignKey(Agency, on_delete=models.PROTECT, related_name="staff")
     location = models.ForeignKey(Location, on_delete=models.SET_NULL, null=True, blank=True)
     role = models.CharField(_("role"), max_length=20, choices=Role.choices, default=Role.COUNSELOR)
+    # The language of the e-mails the account receives (the invitation); de or en.
+    language = models.CharField(_("language"), max_length=10, default="de")
 
     class Meta:
         verbose_name = _("staff member")

@@ -179,6 +179,8 @@ def create_appointment(
         raise NotAllowed(_("Only staff of this agency may do this."))
     if location.agency_id != staff.agency_id:
         raise NotAllowed(_("This location belongs to another agency."))
+    if not location.active:
+        raise NotAllowed(_("This location is closed for booking."))
     if citizen.role != Role.CITIZEN or any(e.role not in Member.EXTRA_ROLES for e in extras):
         raise ValueError("one citizen and extra participants only")
     if 2 + len(extras) > MAX_MEMBERS:
@@ -302,6 +304,8 @@ def _apply_appointment_changes(appointment: Appointment, by, changes: dict) -> s
         return set()
     if "location" in changed and changed["location"].agency_id != appointment.agency_id:
         raise NotAllowed(_("This location belongs to another agency."))
+    if "location" in changed and not changed["location"].active:
+        raise NotAllowed(_("This location is closed for booking."))
     _require_sane_time(appointment.starts_at, appointment.duration_minutes)
     appointment.save()
     record(

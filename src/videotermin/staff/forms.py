@@ -4,6 +4,7 @@ from datetime import timedelta
 
 from django import forms
 from django.conf import settings
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -40,7 +41,10 @@ class AppointmentForm(forms.Form):
         super().__init__(*args, **kwargs)
         location = self.fields["location"]
         assert isinstance(location, forms.ModelChoiceField)
-        location.queryset = agency.locations.order_by("name")
+        # Closed locations take no new bookings; an appointment already there keeps its own.
+        current = self.initial.get("location")
+        keep = Q(pk=current.pk) if isinstance(current, Location) else Q(pk__in=[])
+        location.queryset = agency.locations.filter(Q(active=True) | keep).order_by("name")
         self.fields["citizen_name"].widget.attrs["autocomplete"] = "off"
         self.fields["citizen_email"].widget.attrs["autocomplete"] = "off"
 

@@ -1,5 +1,5 @@
-"""Set up a demo agency, a counselor and an appointment (a citizen and an interpreter) in three
-minutes."""
+"""Set up a demo agency, a counselor, an administrator and an appointment (a citizen and an
+interpreter) in three minutes."""
 
 import secrets
 from datetime import timedelta
@@ -17,12 +17,16 @@ from videotermin.appointments.models import Appointment, Member
 from videotermin.appointments.services import Invitee, create_appointment
 
 USERNAME = "berater"
+ADMIN_USERNAME = "verwaltung"
 CITIZEN_EMAIL = "erika@example.org"
 INTERPRETER_EMAIL = "olena@example.org"
 
 
 class Command(BaseCommand):
-    help = "Create a demo agency and counselor; book a citizen and an interpreter in 3 minutes."
+    help = (
+        "Create a demo agency, counselor and administrator; book a citizen and an interpreter "
+        "in 3 minutes."
+    )
 
     def handle(self, *args, **options) -> None:
         agency, _ = Agency.objects.get_or_create(
@@ -50,6 +54,17 @@ class Command(BaseCommand):
         StaffMember.objects.update_or_create(
             user=user, defaults={"agency": agency, "location": location}
         )
+        admin, _ = get_user_model().objects.get_or_create(
+            username=ADMIN_USERNAME, defaults={"first_name": "Vera", "last_name": "Verwaltung"}
+        )
+        admin_password = secrets.token_urlsafe(12)
+        admin.set_password(admin_password)
+        admin.is_active = True
+        admin.save()
+        StaffMember.objects.update_or_create(
+            user=admin,
+            defaults={"agency": agency, "location": location, "role": StaffMember.Role.ADMIN},
+        )
         # Earlier runs' appointments would only clutter the day view; one fresh one is enough.
         Appointment.objects.filter(agency=agency, members__email=CITIZEN_EMAIL).delete()
         booking = create_appointment(
@@ -74,6 +89,11 @@ class Command(BaseCommand):
         out.write(f"  sign in:   {settings.SITE_URL}{reverse('staff:login')}")
         out.write(f"  username:  {USERNAME}")
         out.write(f"  password:  {password}")
+        out.write("")
+        out.write("Administrator (staff workspace and agency administration)")
+        out.write(f"  sign in:   {settings.SITE_URL}{reverse('staff:login')}")
+        out.write(f"  username:  {ADMIN_USERNAME}")
+        out.write(f"  password:  {admin_password}")
         out.write("")
         out.write("Citizen Erika Mustermann (appointment starts in 3 minutes)")
         out.write(f"  personal link: {emails.personal_link(booking.token)}")
