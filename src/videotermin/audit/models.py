@@ -18,6 +18,9 @@ class AuditEntry(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True
     )
     actor_ref = models.CharField(max_length=80, blank=True)  # "staff:12", "member:<uuid>", ""
+    # A member's role ("citizen", "interpreter"), so the log can say who acted once the member
+    # row is deleted; empty for staff and the system.
+    actor_role = models.CharField(max_length=20, blank=True)
     action = models.CharField(max_length=100)  # e.g. "videotermin.appointment.cancelled"
     appointment = models.ForeignKey(
         "appointments.Appointment", on_delete=models.SET_NULL, null=True, blank=True
@@ -29,6 +32,8 @@ class AuditEntry(models.Model):
 
     class Meta:
         ordering = ["-at"]
+        # The audit log pages through one agency's entries, newest first.
+        indexes = [models.Index(fields=["agency", "-at", "-id"], name="audit_agency_at_idx")]
         verbose_name = _("audit entry")
         verbose_name_plural = _("audit entries")
 

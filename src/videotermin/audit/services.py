@@ -21,11 +21,13 @@ def record(action: str, *, agency, by=None, appointment=None, **data: Any) -> Au
 
     `data` must name people only by pseudonym (`member.audit_ref`), never by name or address.
     """
-    user = getattr(by, "user", None) if hasattr(by, "audit_ref") else by
+    is_member = hasattr(by, "audit_ref")
+    user = getattr(by, "user", None) if is_member else by
     return AuditEntry.objects.create(
         agency=agency,
         actor=user if user is not None and getattr(user, "is_authenticated", False) else None,
         actor_ref=actor_ref(by),
+        actor_role=by.role if is_member and user is None else "",
         action=f"videotermin.{action}",
         appointment=appointment,
         appointment_ref=str(appointment.public_id) if appointment is not None else "",

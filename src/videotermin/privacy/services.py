@@ -4,7 +4,8 @@ Every agency's appointments are deleted `agency.retention_days` days (at most 14
 text states) after they ended: with their members (names, e-mail addresses, customer numbers,
 device data, check results), links, and consent decisions. Before that, the anonymous fact of
 the consultation is written if it is missing (stats/services.py). The audit trail stays: it
-names people by pseudonym only, and keeps the appointment's public id.
+names people by pseudonym only, and keeps the appointment's public id; each deleted appointment
+gets an entry of its own, each run that deleted any one with the counts.
 
 Outside the appointments: sign-in records of django-axes (usernames, IP addresses, user agents),
 expired sessions (which participant pages a browser opened), and the demo's e-mail folder.
@@ -87,7 +88,17 @@ def _purge_agency(agency: Agency, now: datetime, report: PurgeReport) -> None:
         )
         if record_fact(appointment) is not None:
             report.facts_written += 1
-        members += appointment.members.count()
+        count = appointment.members.count()
+        # One entry per appointment, so its trail ends with its deletion; like every entry
+        # about it, this one keeps the public id once the appointment row is gone.
+        record(
+            "privacy.appointment_deleted",
+            agency=agency,
+            appointment=appointment,
+            members=count,
+            retention_days=retention(agency).days,
+        )
+        members += count
         appointment.delete()
         appointments += 1
     if appointments:
