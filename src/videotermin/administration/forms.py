@@ -8,11 +8,11 @@ from django.utils.translation import gettext_lazy as _
 from videotermin.agencies.models import Agency
 
 
-class ReminderHoursField(forms.CharField):
+class ReminderHoursField(forms.Field):
     """Hours before the start, comma-separated ("24, 1"); empty sends no reminder."""
 
     def to_python(self, value) -> list[int]:
-        text = super().to_python(value)
+        text = str(value or "").strip()
         hours: list[int] = []
         for part in filter(None, (p.strip() for p in text.split(","))):
             if not part.isdigit() or not 1 <= int(part) <= 24 * 14:
@@ -60,3 +60,21 @@ class SettingsForm(forms.ModelForm):
                 "many days after it ended. The consent text promises 14 at most."
             ),
         }
+
+
+class TextForm(forms.Form):
+    """A new version of a consent text or privacy notice (consent.publishing checks the rest)."""
+
+    title = forms.CharField(
+        label=_("Title"), max_length=200, widget=forms.TextInput(attrs={"size": 60})
+    )
+    body = forms.CharField(
+        label=_("Text"),
+        max_length=50_000,
+        widget=forms.Textarea(attrs={"rows": 24, "cols": 80}),
+        help_text=_(
+            "Separate paragraphs by a blank line. Lines beginning with “- ” make a list, a line "
+            "beginning with “## ” a heading. {agency} becomes the agency's name, {contact} its "
+            "support contact, {retention} the days until personal data are deleted."
+        ),
+    )
