@@ -45,9 +45,10 @@ database queries, bench/queries.py):
   the moment (performance.timeOrigin + now(): one clock for all pages of the machine). The time
   the host's clicks took is in latest.json (`admit_clicks_ms`).
 - member_change_frames_6_people, member_change_queries_6_people (median of CHANGES changes, in
-  the last six-person call): the citizen turns her camera off and on again (the button in her
-  control bar). Frames: every WebSocket message the server sends to any of the six pages from
-  the click until all six pages know the new state, plus CHANGE_GRACE for late or duplicate
+  the last six-person call): the citizen turns her microphone off and on again (the button in
+  her control bar; the camera's may be disabled when a starved page steps down to audio
+  only). Frames: every WebSocket message the server sends to any of the six pages from the
+  click until all six pages know the new state, plus CHANGE_GRACE for late or duplicate
   ones, counted in the pages by a wrapper around WebSocket (FRAMES); replies to the page's own
   pings (`pong`) and relayed network samples and signals, which come from the pages' own timers
   and peers, are counted apart as background (in latest.json). Queries: the SQL statements the
@@ -469,7 +470,7 @@ def open_panel(page: Page, name: str) -> None:
 GROUP_SIZES = (3, 6)
 GROUP_RUNS = 5
 GROUP_TIMEOUT = int(os.environ.get("BENCH_GROUP_TIMEOUT", "180"))
-CHANGES = 6  # off and on three times: the camera is on again afterwards
+CHANGES = 6  # off and on three times: the microphone is on again afterwards
 CHANGE_GRACE = 1.0
 SENDING_SECONDS = 10
 UPLINK_KBPS = 2000
@@ -710,12 +711,12 @@ def sending_bitrates(pages: list[Page]) -> dict:
 
 
 def member_changes(server: CountedServer, pages: list[Page], citizen) -> dict:
-    """The citizen turns her camera off and on: frames to all pages and queries of the server."""
+    """The citizen turns her microphone off and on: frames to all pages, queries of the server."""
     member = str(citizen.public_id)
     citizen_page = pages[1]
     known = """([id, on]) => {
         const m = globalThis.videoterminRoom && globalThis.videoterminRoom.member(id);
-        return !!m && m.camera === on;
+        return !!m && m.microphone === on;
     }"""
     for page in pages:
         page.wait_for_function(known, arg=[member, True])
@@ -726,7 +727,7 @@ def member_changes(server: CountedServer, pages: list[Page], citizen) -> dict:
         marks = [page.evaluate("window.__frames.length") for page in pages]
         count = server.queries()["count"]
         started = time.monotonic()
-        citizen_page.locator("#toggle-camera").click()
+        citizen_page.locator("#toggle-microphone").click()
         for page in pages:
             page.wait_for_function(known, arg=[member, on], timeout=30_000)
         seen_ms = (time.monotonic() - started) * 1000
@@ -741,7 +742,7 @@ def member_changes(server: CountedServer, pages: list[Page], citizen) -> dict:
         background = [f["type"] for own in frames for f in own if f["type"] in BACKGROUND]
         changes.append(
             {
-                "camera": on,
+                "microphone": on,
                 "frames": len(change),
                 "frames_per_page": [
                     sum(f["type"] not in BACKGROUND for f in own) for own in frames

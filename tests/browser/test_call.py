@@ -185,8 +185,9 @@ def test_six_people_see_and_hear_each_other_on_every_one_of_the_fifteen_pairs(bo
         )
         assert states == ["connected"] * 5
         assert page.locator("#error").is_hidden(), page.locator("#error").inner_text()
-        # Above four people every page sends its camera in data saver (docs/protocol.md).
-        assert page.evaluate("window.videoterminQuality.current") == "saver"
+        # Above four people no page sends its camera in full quality (docs/protocol.md): data
+        # saver, or audio only where the machine or the line is too slow even for that.
+        assert page.evaluate("window.videoterminQuality.current") in ("saver", "audio")
 
 
 def test_a_person_invited_during_the_call_joins_it(three, new_context, smtp, appointment):

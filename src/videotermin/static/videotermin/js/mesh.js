@@ -48,7 +48,7 @@ export function sectionMids(sdp) {
     return {audio: audio[0] ?? null, camera: video[0] ?? null, screen: video[1] ?? null};
 }
 
-/** How long a new connection may take to come up before ICE is restarted, and at most. */
+/** How long a new connection may stay without progress before ICE is restarted, and at most. */
 export const SETUP_GRACE = 10000;
 const SETUP_GRACE_MAX = 60000;
 
@@ -245,8 +245,11 @@ export class Peer extends EventTarget {
     watch(state) {
         clearTimeout(this.restartTimer);
         if (state === 'connected') this.setupGrace = SETUP_GRACE;
+        // A connection still checking its candidate pairs is making progress (slowly, on a
+        // starved machine): it gets longer than one where nothing happens at all.
         const grace = state === 'failed' ? 0 : state === 'disconnected' ? 3000
-            : state === 'new' || state === 'connecting' ? this.setupGrace : null;
+            : state === 'new' ? this.setupGrace : state === 'connecting' ? 2 * this.setupGrace
+            : null;
         if (grace === null) return;
         this.restartTimer = setTimeout(() => this.restartIce(), grace + (this.offerer ? 0 : 4000));
     }
