@@ -50,6 +50,7 @@ messages: $(STAMP) system-packages
 makemessages: $(STAMP) system-packages
 	cd src/videotermin && ../../$(BIN)/django-admin makemessages -l de -l en --no-obsolete -v 0
 	cd src/videotermin && ../../$(BIN)/django-admin makemessages -d djangojs -l de -l en --no-obsolete -v 0
+	$(BIN)/python -m videotermin.lib.catalogues
 
 collectstatic: $(STAMP)
 	$(BIN)/python manage.py collectstatic --noinput -v 0

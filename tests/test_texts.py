@@ -5,6 +5,7 @@ keeps the version agreed to, and citizens find the privacy notice in their own l
 import re
 
 import pytest
+from django.conf import settings
 from django.urls import reverse
 from tests.personas import make_staff
 
@@ -184,7 +185,7 @@ def test_another_agencys_versions_are_not_found(ada_client, other_agency, carla)
 
 def test_unknown_kinds_and_languages_are_not_found(ada_client):
     assert ada_client.get(reverse("administration:text_edit", args=["x", "de"])).status_code == 404
-    edit = reverse("administration:text_edit", args=["privacy", "tr"])
+    edit = reverse("administration:text_edit", args=["privacy", "xx"])
     assert ada_client.get(edit).status_code == 404
 
 
@@ -288,9 +289,12 @@ def test_no_placeholder_is_left_even_without_a_support_contact(other_agency):
         assert "Jobcenter Anderswo" in shown
 
 
-def test_the_default_privacy_notices_come_with_the_migrations(db):
-    defaults = ConsentText.objects.filter(kind=PRIVACY, agency=None, version=1)
-    assert sorted(defaults.values_list("language", flat=True)) == ["de", "en"]
+def test_the_default_texts_come_with_the_migrations_in_every_language(db):
+    for kind in (PRIVACY, ConsentText.Kind.CONSENT):
+        defaults = ConsentText.objects.filter(kind=kind, agency=None, version=1)
+        assert sorted(defaults.values_list("language", flat=True)) == sorted(
+            code for code, _name in settings.LANGUAGES
+        )
 
 
 def test_the_privacy_notice_falls_back_to_the_agencys_german_then_the_default(agency, ada):

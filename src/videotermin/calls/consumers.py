@@ -23,7 +23,7 @@ from videotermin.calls import ice, protocol, services
 from videotermin.calls.state import appointment_entry, opened_members, snapshot
 from videotermin.lib import ratelimit
 from videotermin.lib.events import room_group
-from videotermin.lib.i18n import socket_language
+from videotermin.lib.i18n import socket_language, staff_language
 
 logger = logging.getLogger(__name__)
 
@@ -99,6 +99,8 @@ class RoomConsumer(AsyncJsonWebsocketConsumer):
         self.me = str(member.public_id)
         # Errors speak the page's language: the participant's, the staff member's browser's.
         self.language = socket_language(self.scope, None if member.is_staff else member.language)
+        if member.is_staff:
+            self.language = staff_language(self.language)
         self.session = secrets.token_hex(8)
         self.limit_key = f"room:member:{self.me}"
         self.group = room_group(member.appointment.public_id)

@@ -5,6 +5,7 @@ from typing import Any
 from django.conf import settings
 from django.http import HttpRequest
 from django.utils import translation
+from django.utils.translation.trans_real import parse_accept_lang_header
 
 
 def socket_language(scope: dict[str, Any], default: str | None = None) -> str:
@@ -23,3 +24,36 @@ def socket_language(scope: dict[str, Any], default: str | None = None) -> str:
     headers = dict(scope.get("headers", []))
     request.META["HTTP_ACCEPT_LANGUAGE"] = headers.get(b"accept-language", b"").decode("latin-1")
     return translation.get_language_from_request(request)
+
+
+STAFF_PATH = "/staff/"
+
+
+def staff_language(language: str, accept_language: str = "") -> str:
+    """Staff pages speak German and English only: another language becomes the first of those
+    the browser accepts, else the site's default."""
+    if language in settings.STAFF_LANGUAGES:
+        return language
+    for code, _quality in parse_accept_lang_header(accept_language):
+        primary = code.split("-")[0].lower()
+        if primary in settings.STAFF_LANGUAGES:
+            return primary
+    return settings.LANGUAGE_CODE
+
+
+class StaffLanguageMiddleware:
+    """After LocaleMiddleware: the staff workspace speaks German or English, whatever language a
+    citizen's page chose in the same browser."""
+
+    def __init__(self, get_response) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest):
+        if request.path.startswith(STAFF_PATH):
+            language = staff_language(
+                translation.get_language(), request.META.get("HTTP_ACCEPT_LANGUAGE", "")
+            )
+            if language != translation.get_language():
+                translation.activate(language)
+                request.LANGUAGE_CODE = language
+        return self.get_response(request)

@@ -10,7 +10,7 @@ from videotermin.calls import protocol
 from videotermin.calls.consumers import ERROR_MESSAGES
 from videotermin.lib import ratelimit
 from videotermin.lib.events import agency_group
-from videotermin.lib.i18n import socket_language
+from videotermin.lib.i18n import socket_language, staff_language
 from videotermin.staff.live import describe
 
 # The day view's own protocol: the page sends only {"v": 1, "type": "ping"} every 25 s.
@@ -50,7 +50,7 @@ class DayConsumer(AsyncJsonWebsocketConsumer):
             return
         self.user = user
         # The labels pushed into the day view must speak the language the page was rendered in.
-        self.language = socket_language(self.scope)
+        self.language = staff_language(socket_language(self.scope))
         self.group = agency_group(staff.agency_id)
         await self.channel_layer.group_add(self.group, self.channel_name)
         await self.accept()

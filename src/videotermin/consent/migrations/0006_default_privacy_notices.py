@@ -19,6 +19,12 @@ def load(apps, schema_editor):
         )
 
 
+def unload(apps, schema_editor):
+    """Back to before privacy notices: without their kind they would pass for consent texts."""
+    model = apps.get_model("consent", "ConsentText")
+    model.objects.filter(agency=None, kind="privacy", version=1).delete()
+
+
 class Migration(migrations.Migration):
     dependencies = [("consent", "0005_kinds_and_drafts")]
-    operations = [migrations.RunPython(load, migrations.RunPython.noop)]
+    operations = [migrations.RunPython(load, unload)]
