@@ -125,6 +125,44 @@ def _local_name(code: str) -> str:
     return translation.get_language_info(code)["name_local"]
 
 
+# N6: the journey explained in Leichte Sprache (journey/easy.html). Leichte Sprache is German
+# easy language, so the page speaks German whatever language the citizen chose.
+EASY_LANGUAGE = "de"
+
+
+def _render_easy(
+    request: HttpRequest, agency: Agency | None = None, participant: Member | None = None
+) -> HttpResponse:
+    translation.activate(EASY_LANGUAGE)
+    request.LANGUAGE_CODE = EASY_LANGUAGE
+    fields = Agency._meta
+    context = {
+        "agency": agency,
+        "participant": participant,
+        # Without an agency the page names the most any agency may keep (the consent text's 14).
+        "retention_days": agency.retention_days
+        if agency
+        else fields.get_field("retention_days").default,
+        "entry_minutes": agency.entry_lead_minutes
+        if agency
+        else fields.get_field("entry_lead_minutes").default,
+    }
+    return render(request, "journey/easy.html", context)
+
+
+@require_GET
+def easy(request: HttpRequest) -> HttpResponse:
+    """Leichte Sprache without a personal link: reachable from the home page."""
+    return _render_easy(request)
+
+
+@require_GET
+def easy_for_agency(request: HttpRequest, agency) -> HttpResponse:
+    """Leichte Sprache naming the agency, its retention and its support (from the privacy
+    notice): public like the privacy notice, no session needed."""
+    return _render_easy(request, get_object_or_404(Agency, public_id=agency))
+
+
 def participant_page(view: Callable) -> Callable:
     """Let only the browser that opened the participant's link in, speaking their language."""
 
@@ -175,6 +213,13 @@ def _render_start(request: HttpRequest, participant: Member, status: int = 200):
 def start(request: HttpRequest, participant: Member) -> HttpResponse:
     """J4 and J5: the appointment, the language switch and the consent text."""
     return _render_start(request, participant)
+
+
+@require_GET
+@participant_page
+def easy_for_participant(request: HttpRequest, participant: Member) -> HttpResponse:
+    """Leichte Sprache from the start page: the agency's, with the way back to the appointment."""
+    return _render_easy(request, participant.appointment.agency, participant)
 
 
 @require_POST
