@@ -9,6 +9,7 @@ urlpatterns = [
     # allauth's sign-in, second factor and single sign-on views, by allauth's URL names.
     path("staff/", include("videotermin.signin.urls")),
     path("survey/", include("videotermin.survey.urls")),
+    path("look/", include("videotermin.agencies.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("jsi18n/", JavaScriptCatalog.as_view(), name="jsi18n"),
 ]

@@ -4,6 +4,7 @@ from videotermin.administration.views import (
     audit,
     invitation,
     locations,
+    look,
     settings,
     signin,
     staff,
@@ -14,6 +15,8 @@ app_name = "administration"
 urlpatterns = [
     path("", settings.index, name="index"),
     path("settings/", settings.settings, name="settings"),
+    path("look/", look.agency_look, name="look"),
+    path("look/<uuid:location_id>/", look.location_look, name="location_look"),
     path("locations/", locations.index, name="locations"),
     path("locations/new/", locations.add, name="location_add"),
     path("locations/<uuid:location_id>/", locations.change, name="location"),

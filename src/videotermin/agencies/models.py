@@ -32,6 +32,19 @@ class Agency(models.Model):
     )
     time_zone = models.CharField(_("time zone"), max_length=64, default="Europe/Berlin")
     primary_color = models.CharField(_("primary colour"), max_length=7, default="#00526e")
+    # A2: the colour of text on the primary colour (header, buttons); look.py keeps both at
+    # 4.5:1 or more.
+    text_color = models.CharField(
+        _("text colour on the primary colour"), max_length=7, default="#ffffff"
+    )
+    logo = models.ForeignKey(
+        "Logo",
+        verbose_name=_("logo"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
     relay_only = models.BooleanField(
         _("relay only"),
         default=False,
@@ -90,6 +103,19 @@ class Location(models.Model):
     # A location with appointments cannot be deleted (they keep it); it is deactivated instead,
     # and nobody books there any more.
     active = models.BooleanField(_("open for booking"), default=True)
+    # A2: what appointments at this location show instead of the agency's look; empty (none)
+    # takes the agency's.
+    display_name = models.CharField(_("name shown to citizens"), max_length=200, blank=True)
+    primary_color = models.CharField(_("primary colour"), max_length=7, blank=True)
+    text_color = models.CharField(_("text colour on the primary colour"), max_length=7, blank=True)
+    logo = models.ForeignKey(
+        "Logo",
+        verbose_name=_("logo"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
 
     objects = LocationQuerySet.as_manager()
 
@@ -99,6 +125,29 @@ class Location(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class Logo(models.Model):
+    """A checked logo (agencies/logos.py), kept in the database: it is backed up with
+    everything else and served by every application node alike.
+
+    Its URL carries the SHA-256 of the bytes, so it can be cached for good.
+    """
+
+    agency = models.ForeignKey(Agency, on_delete=models.CASCADE, related_name="logos")
+    data = models.BinaryField()
+    content_type = models.CharField(max_length=20)
+    digest = models.CharField(max_length=64, db_index=True)
+    width = models.PositiveIntegerField()
+    height = models.PositiveIntegerField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("logo")
+        verbose_name_plural = _("logos")
+
+    def __str__(self) -> str:
+        return f"{self.content_type} {self.digest[:12]}"
 
 
 class StaffMember(models.Model):

@@ -75,6 +75,7 @@ ACTIONS: dict[str, Action] = {
         Action("staff.reactivated", _("Staff account reactivated"), STAFF),
         Action("agency.created", _("Agency created"), ADMINISTRATION),
         Action("agency.settings_changed", _("Agency settings changed"), ADMINISTRATION),
+        Action("agency.look_changed", _("Look changed (name, logo, colours)"), ADMINISTRATION),
         Action("agency.location_added", _("Location added"), ADMINISTRATION),
         Action("agency.location_changed", _("Location changed"), ADMINISTRATION),
         Action("agency.location_closed", _("Location closed"), ADMINISTRATION),
