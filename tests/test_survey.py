@@ -1,6 +1,8 @@
 """The anonymous survey after the consultation (J13), and the way back for whoever left a
 consultation that goes on (J12)."""
 
+from uuid import uuid4
+
 import pytest
 from django.test import Client
 from django.urls import reverse
@@ -32,7 +34,7 @@ def test_the_survey_opens_after_the_call_although_the_link_has_expired(client, a
     response = client.get(survey_url(after_the_call.citizen))
     assert response.status_code == 200
     page = response.content.decode()
-    assert reverse("survey:thanks") in page
+    assert reverse("survey:thanks", args=[after_the_call.citizen.public_id]) in page
     assert 'type="radio"' in page
 
 
@@ -42,7 +44,7 @@ def test_an_answer_keeps_only_the_agency_and_the_day(client, after_the_call):
         {"easy_to_use": "yes", "would_recommend": "partly", "next_mode": "video"},
     )
     assert response.status_code == 302
-    assert response["Location"] == reverse("survey:thanks")
+    assert response["Location"] == reverse("survey:thanks", args=[after_the_call.citizen.public_id])
     answer = SurveyResponse.objects.get()
     assert answer.agency == after_the_call.appointment.agency
     assert answer.day == timezone.localdate()
@@ -83,7 +85,24 @@ def test_a_stranger_cannot_answer(client, booking):
 
 
 def test_the_thanks_page_needs_nothing(client, db):
-    assert client.get(reverse("survey:thanks")).status_code == 200
+    assert client.get(reverse("survey:thanks", args=[uuid4()])).status_code == 200
+
+
+def test_the_thanks_speak_the_participants_language_not_the_browsers(client, book):
+    booking = book(language="uk")
+    client.get(reverse("journey:link", args=[booking.token]))
+    now = timezone.now()
+    Appointment.objects.filter(pk=booking.appointment.pk).update(
+        call_started_at=now, call_ended_at=now
+    )
+    client.post(
+        survey_url(booking.citizen),
+        {"easy_to_use": "yes", "would_recommend": "yes", "next_mode": "video"},
+    )
+    page = client.get(
+        reverse("survey:thanks", args=[booking.citizen.public_id]), HTTP_ACCEPT_LANGUAGE="de"
+    ).text
+    assert '<html lang="uk"' in page
 
 
 # Left while the consultation goes on

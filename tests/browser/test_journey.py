@@ -296,7 +296,7 @@ def test_the_counselor_books_and_the_citizen_goes_from_the_emailed_link_to_the_s
     survey.locator("input[name=would_recommend][value=partly]").check()
     survey.locator("input[name=next_mode][value=video]").check()
     survey.locator("button[type=submit]").click()
-    dana.wait_for_url(f"**{reverse('survey:thanks')}")
+    dana.wait_for_url(f"**{reverse('survey:thanks', args=[citizen.public_id])}")
     expect(dana.locator("h1")).to_have_text(in_language("de", "Thank you"))
     response = SurveyResponse.objects.get()
     assert (response.agency, response.day) == (agency, local(timezone.now(), agency).date())

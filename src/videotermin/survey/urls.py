@@ -4,6 +4,6 @@ from videotermin.survey import views
 
 app_name = "survey"
 urlpatterns = [
-    path("thanks/", views.thanks, name="thanks"),
     path("<uuid:participant>/", views.start, name="start"),
+    path("<uuid:participant>/thanks/", views.thanks, name="thanks"),
 ]

@@ -54,10 +54,16 @@ def start(request: HttpRequest, participant) -> HttpResponse:
         if room_url:
             # Still running: the thanks keep the way back (a reload asks nothing twice).
             return render(request, "survey/thanks.html", {"agency": agency, "room_url": room_url})
-        return redirect("survey:thanks")
-    context = {"form": form, "agency": agency, "room_url": room_url}
+        return redirect("survey:thanks", participant=found.public_id)
+    context = {"form": form, "agency": agency, "room_url": room_url, "participant": found.public_id}
     return render(request, "survey/start.html", context)
 
 
-def thanks(request: HttpRequest) -> HttpResponse:
-    return render(request, "survey/thanks.html", {})
+def thanks(request: HttpRequest, participant) -> HttpResponse:
+    """The thanks, in the participant's language like every page before it (a session that
+    has ended meanwhile gets them in the browser's)."""
+    found = find_participant(request, participant)
+    if found is None:
+        return render(request, "survey/thanks.html", {})
+    activate_language(request, found.language)
+    return render(request, "survey/thanks.html", {"agency": found.appointment.agency})
