@@ -9,7 +9,7 @@ import pytest
 from django.utils import timezone
 from tests.personas import agree, interpreter_invitee, make_staff
 
-from videotermin.agencies.models import Agency, Location
+from videotermin.agencies.models import Agency, Location, StaffMember
 from videotermin.appointments import services as appointments
 from videotermin.consent import services as consent
 
@@ -182,3 +182,19 @@ def echo_backend(request, settings):
     else:
         settings.ECHO_BACKEND = "aiortc"
     return request.param
+
+
+@pytest.fixture
+def admin_user(agency, location):
+    """Ada Richter, the agency's administrator."""
+    user = make_staff(agency, location, "ada", "Ada Richter")
+    StaffMember.objects.filter(user=user).update(role=StaffMember.Role.ADMIN)
+    user.refresh_from_db()
+    return user
+
+
+@pytest.fixture
+def admin_client(client, admin_user):
+    """A browser session of the agency's administrator."""
+    client.force_login(admin_user)
+    return client

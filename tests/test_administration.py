@@ -28,21 +28,6 @@ from videotermin.signin import services as signin
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def admin_user(agency, location):
-    from tests.personas import make_staff
-
-    user = make_staff(agency, location, "ada", "Ada Richter")
-    StaffMember.objects.filter(user=user).update(role=StaffMember.Role.ADMIN)
-    return get_user_model().objects.get(pk=user.pk)
-
-
-@pytest.fixture
-def admin_client(client, admin_user):
-    client.force_login(admin_user)
-    return client
-
-
 def test_a_counselor_finds_no_way_into_the_administration(client, counselor):
     client.force_login(counselor)
     assert reverse("administration:index") not in client.get(reverse("staff:day")).text

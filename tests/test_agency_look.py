@@ -72,20 +72,6 @@ def sanitised(svg: bytes) -> str:
     return logos.read_logo(svg).data.decode()
 
 
-@pytest.fixture
-def admin_user(agency, location):
-    """Ada, the agency's administrator."""
-    user = make_staff(agency, location, "ada", "Ada Richter")
-    StaffMember.objects.filter(user=user).update(role=StaffMember.Role.ADMIN)
-    return user
-
-
-@pytest.fixture
-def admin_client(client, admin_user):
-    client.force_login(admin_user)
-    return client
-
-
 def look_form(**changes):
     values = {"primary_color": "#00526e", "text_color": "#ffffff"}
     values.update(changes)

@@ -32,14 +32,6 @@ ADDRESS = "203.0.113.91"
 
 
 @pytest.fixture
-def admin_user(agency, location):
-    """Ada, the agency's administrator."""
-    user = make_staff(agency, location, "ada", "Ada Richter")
-    StaffMember.objects.filter(user=user).update(role=StaffMember.Role.ADMIN)
-    return user
-
-
-@pytest.fixture
 def ada(client, admin_user):
     client.force_login(admin_user)
     return client

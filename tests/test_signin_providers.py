@@ -33,19 +33,6 @@ def idp():
         yield running
 
 
-@pytest.fixture
-def admin_user(agency, location):
-    user = make_staff(agency, location, "ada", "Ada Richter")
-    StaffMember.objects.filter(user=user).update(role=StaffMember.Role.ADMIN)
-    return user
-
-
-@pytest.fixture
-def admin_client(client, admin_user):
-    client.force_login(admin_user)
-    return client
-
-
 def provider_for(agency, *, by=None, **changes) -> IdentityProvider:
     values = {
         "name": "Landesportal",

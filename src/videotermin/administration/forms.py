@@ -6,6 +6,7 @@ from django import forms
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from videotermin.administration import services
 from videotermin.agencies import logos, look
 from videotermin.agencies.models import Agency
 
@@ -44,18 +45,8 @@ class SettingsForm(forms.ModelForm):
 
     class Meta:
         model = Agency
-        fields = [
-            "name",
-            "support_phone",
-            "support_email",
-            "support_hours",
-            "alternatives",
-            "entry_lead_minutes",
-            "time_zone",
-            "retention_days",
-            "reminder_hours",
-            "require_second_factor",
-        ]
+        # Exactly what the service lets an administrator change.
+        fields = list(services.SETTINGS)
         help_texts = {
             "retention_days": _(
                 "Names, addresses, links and device data of an appointment are deleted this "
