@@ -554,6 +554,8 @@ ADMIT_ALL = """(ids) => {
 }"""
 RESTARTS = """() => [...(globalThis.videoterminPeers || new Map()).values()]
     .reduce((sum, peer) => sum + peer.restarts, 0)"""
+RESTART_STATES = """() => [...(globalThis.videoterminPeers || new Map()).values()]
+    .flatMap((peer) => peer.restartStates.map((states) => ({polite: peer.polite, ...states})))"""
 # Each peer connection's media, for the report when a run does not come together.
 PAIRS = """async () => {
   const pairs = {};
@@ -677,8 +679,10 @@ def group_call(browser, server: CountedServer, host: Page, counselor, location, 
         "join_ms": round(max(ready) - admitted_at, 1),
         "pages_ready_ms": [round(at - admitted_at, 1) for at in ready],
         "load": load,
-        # ICE restarts of connections that did not come up in time (mesh.js), on all pages.
+        # ICE restarts of connections that did not come up in time (mesh.js), on all pages,
+        # with the states each such connection was in.
         "restarts": sum(page.evaluate(RESTARTS) for page in pages),
+        "restart_states": [page.evaluate(RESTART_STATES) for page in pages],
     }
     note(
         f"{size} people: media on every pair after {run['join_ms']:.0f} ms"

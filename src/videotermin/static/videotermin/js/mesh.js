@@ -87,8 +87,10 @@ export class Peer extends EventTarget {
         /** @type {ReturnType<typeof setTimeout>|undefined} */
         this.restartTimer = undefined;
         this.setupGrace = SETUP_GRACE;
-        /** How often ICE was restarted (the bench reports it). */
+        /** How often ICE was restarted, and in which states (the bench reports them). */
         this.restarts = 0;
+        /** @type {{connection: string, signaling: string, ice: string, gathering: string}[]} */
+        this.restartStates = [];
         this.closed = false;
         // Chat, documents and control messages: negotiated channels exist on both sides at once,
         // without ondatachannel; DTLS encrypts them end to end.
@@ -264,6 +266,8 @@ export class Peer extends EventTarget {
         // Fires negotiationneeded once stable: an offer with new ICE credentials, from
         // whichever side asks. An offer of ours that was never answered is made anew at once.
         this.restarts += 1;
+        this.restartStates.push({connection: state, signaling: this.pc.signalingState,
+            ice: this.pc.iceConnectionState, gathering: this.pc.iceGatheringState});
         this.pc.restartIce();
         if (this.pc.signalingState === 'have-local-offer') await this.negotiate();
     }
