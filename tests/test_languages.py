@@ -9,6 +9,7 @@ from django.core import mail
 from django.urls import reverse
 from django.utils import translation
 from django.utils.html import escape
+from tests.personas import agree
 
 pytestmark = pytest.mark.django_db
 
@@ -82,3 +83,21 @@ def test_a_staff_page_stays_german_or_english_after_a_citizen_page_chose_turkish
     client.force_login(counselor)
     page = client.get(reverse("staff:day"), HTTP_ACCEPT_LANGUAGE="tr,en;q=0.5").text
     assert html_tag(page) == '<html lang="en" dir="ltr">'
+
+
+@pytest.mark.parametrize("language", CITIZEN_LANGUAGES)
+def test_the_device_check_and_the_waiting_room_speak_the_participants_language(
+    client, book, language
+):
+    booking = book(language=language)
+    client.get(f"/j/{booking.token}/")
+    member = agree(booking.citizen)
+    direction = "rtl" if language in RIGHT_TO_LEFT else "ltr"
+
+    check = client.get(reverse("journey:check", args=[member.public_id])).text
+    assert html_tag(check) == f'<html lang="{language}" dir="{direction}">'
+    assert said(language, "Not checked yet.") in check
+
+    room = client.get(reverse("journey:room", args=[member.public_id])).text
+    assert html_tag(room) == f'<html lang="{language}" dir="{direction}">'
+    assert said(language, "You will be let in shortly") in room
