@@ -101,3 +101,29 @@ def test_the_device_check_and_the_waiting_room_speak_the_participants_language(
     room = client.get(reverse("journey:room", args=[member.public_id])).text
     assert html_tag(room) == f'<html lang="{language}" dir="{direction}">'
     assert said(language, "You will be let in shortly") in room
+
+
+def test_a_browser_in_another_language_is_offered_the_page_in_it(client, book):
+    booking = book(language="de")
+    client.get(f"/j/{booking.token}/")
+    start = reverse("journey:start", args=[booking.citizen.public_id])
+
+    page = client.get(start, HTTP_ACCEPT_LANGUAGE="tr-TR,tr;q=0.9,en;q=0.5").text
+    assert html_tag(page) == '<html lang="de" dir="ltr">'  # the appointment's language first
+    assert "Bu sayfayı kendi dilimde göster (Türkçe)" in page
+
+    client.post(reverse("set_language"), {"language": "tr", "next": start})
+    page = client.get(start, HTTP_ACCEPT_LANGUAGE="tr-TR,tr;q=0.9").text
+    assert html_tag(page) == '<html lang="tr" dir="ltr">'
+    assert "kendi dilimde" not in page, "chosen: nothing more to offer"
+
+
+@pytest.mark.parametrize("accepted", ["de-DE,de;q=0.9", "sv-SE,sv;q=0.9", ""])
+def test_nothing_is_offered_when_the_browser_speaks_the_pages_language_or_none_we_have(
+    client, book, accepted
+):
+    booking = book(language="de")
+    client.get(f"/j/{booking.token}/")
+    start = reverse("journey:start", args=[booking.citizen.public_id])
+    page = client.get(start, HTTP_ACCEPT_LANGUAGE=accepted).text
+    assert 'class="language-offer"' not in page

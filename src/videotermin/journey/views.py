@@ -34,6 +34,7 @@ from videotermin.calls.state import link_works
 from videotermin.consent import services as consent
 from videotermin.journey import limits
 from videotermin.journey.access import activate_language, find_participant, remember
+from videotermin.lib.i18n import language_to_offer
 from videotermin.lib.jsonbody import BodyError, read_json
 
 # Tokens are 32 characters; anything much longer is not ours and is not worth hashing.
@@ -204,6 +205,7 @@ def _render_start(request: HttpRequest, participant: Member, status: int = 200):
         "text": text,
         "paragraphs": consent.paragraphs(text, participant.appointment.agency),
         "consented": participant.consented_at is not None,
+        "offered_language": language_to_offer(request),
     }
     return render(request, "journey/start.html", context, status=status)
 

@@ -29,6 +29,25 @@ def socket_language(scope: dict[str, Any], default: str | None = None) -> str:
 STAFF_PATH = "/staff/"
 
 
+def browser_language(request: HttpRequest) -> str | None:
+    """The first language the browser asks for that the citizen's pages speak, if any."""
+    offered = dict(settings.LANGUAGES)
+    for code, _quality in parse_accept_lang_header(request.META.get("HTTP_ACCEPT_LANGUAGE", "")):
+        primary = code.split("-")[0].lower()
+        if primary in offered:
+            return primary
+    return None
+
+
+def language_to_offer(request: HttpRequest) -> str | None:
+    """The browser's language, offered on a citizen's page that speaks another one because the
+    appointment was booked in it, as long as the citizen has not chosen with the switch."""
+    if settings.LANGUAGE_COOKIE_NAME in request.COOKIES:
+        return None
+    browser = browser_language(request)
+    return browser if browser and browser != translation.get_language() else None
+
+
 def staff_language(language: str, accept_language: str = "") -> str:
     """Staff pages speak German and English only: another language becomes the first of those
     the browser accepts, else the site's default."""
