@@ -402,3 +402,27 @@ def test_every_control_of_the_call_stage_is_in_view_and_the_own_picture_covers_n
             assert after == {**after, "outside": [], "covered": [], "scrolls": False}, panel
             page.screenshot(path=SCREENSHOTS / f"{name}-{panel}.png")
             page.locator(f"#open-{panel}").click()  # closes it again
+
+
+@pytest.mark.parametrize("size", SIZES.values(), ids=SIZES.keys())
+def test_the_arabic_call_stage_is_mirrored_and_every_control_is_in_view(book, new_context, size):
+    booking = book(language="ar")
+    alice = open_staff_room(new_context(), booking.appointment)
+    citizen = agree(booking.citizen)
+    page = open_member_room(new_context(), booking.token, citizen)
+    admit(alice, citizen, page)
+    wait_for_media(page)
+    page.set_viewport_size({"width": size[0], "height": size[1]})
+    page.wait_for_timeout(300)
+    assert page.evaluate("document.documentElement.dir") == "rtl"
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    name = f"arabic-{size[0]}x{size[1]}"
+    for panel in (None, "people", "chat", "settings"):
+        if panel:
+            open_panel(page, panel)
+            page.wait_for_timeout(200)
+        layout = page.evaluate(CONTROLS_VISIBLE)
+        assert layout == {**layout, "outside": [], "covered": [], "scrolls": False}, panel
+        page.screenshot(path=SCREENSHOTS / f"{name}{'-' + panel if panel else ''}.png")
+        if panel:
+            page.locator(f"#open-{panel}").click()
