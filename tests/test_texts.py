@@ -19,12 +19,9 @@ CONSENT, PRIVACY = ConsentText.Kind.CONSENT, ConsentText.Kind.PRIVACY
 
 
 @pytest.fixture
-def ada(agency, location):
+def ada(admin_user):
     """Ada, administrator of the agency."""
-    user = make_staff(agency, location, "ada", "Ada Richter")
-    StaffMember.objects.filter(user=user).update(role=StaffMember.Role.ADMIN)
-    user.refresh_from_db()
-    return user
+    return admin_user
 
 
 @pytest.fixture
@@ -38,9 +35,8 @@ def carla(other_agency):
 
 
 @pytest.fixture
-def ada_client(client, ada):
-    client.force_login(ada)
-    return client
+def ada_client(admin_client):
+    return admin_client
 
 
 def write(agency, by, *, kind=PRIVACY, language="de", title="Datenschutz", body="Neu."):

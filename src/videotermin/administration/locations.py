@@ -8,7 +8,7 @@ from django.db import transaction
 from django.db.models import ProtectedError
 from django.utils.translation import gettext as _
 
-from videotermin.administration.rules import NotAllowed, require_admin
+from videotermin.administration.rules import NotAllowed, apply_changes, require_admin
 from videotermin.agencies.models import Agency, Location
 from videotermin.audit import services as audit
 
@@ -47,11 +47,9 @@ def change_location(location: Location, *, by, name: str, address: str = "") -> 
     location = _locked(location)
     _refuse_duplicate(location.agency, name, location)
     values = {"name": name.strip(), "address": address.strip()}
-    changed = sorted(field for field, value in values.items() if getattr(location, field) != value)
+    changed = apply_changes(location, values)
     if not changed:
         return location
-    for field in changed:
-        setattr(location, field, values[field])
     location.full_clean()
     location.save(update_fields=changed)
     audit.record(

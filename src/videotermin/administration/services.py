@@ -2,6 +2,7 @@
 
 from django.db import transaction
 
+from videotermin.administration.rules import apply_changes, require_admin
 from videotermin.agencies import logos
 from videotermin.agencies.look import check_contrast, look_of, normalise_color
 from videotermin.agencies.models import Agency, Location, Logo
@@ -28,13 +29,12 @@ def change_settings(agency: Agency, *, by, **values) -> Agency:
     unknown = set(values) - set(SETTINGS)
     if unknown:
         raise ValueError(f"not an agency setting: {sorted(unknown)}")
+    require_admin(agency, by)
     with transaction.atomic():
         agency = Agency.objects.select_for_update().get(pk=agency.pk)
-        changed = sorted(name for name, value in values.items() if getattr(agency, name) != value)
+        changed = apply_changes(agency, values)
         if not changed:
             return agency
-        for name in changed:
-            setattr(agency, name, values[name])
         agency.full_clean()
         agency.save(update_fields=changed)
         audit.record("agency.settings_changed", agency=agency, by=by, fields=changed)
@@ -57,6 +57,7 @@ def change_look(
 ) -> Agency | Location:
     """Change the look of the agency or of one of its locations (empty colours and name: the
     location takes the agency's); colours under 4.5:1 contrast are refused."""
+    require_admin(owner if isinstance(owner, Agency) else owner.agency, by)
     model = type(owner)
     optional = isinstance(owner, Location)
     primary_color = normalise_color(primary_color) if primary_color or not optional else ""
@@ -67,9 +68,7 @@ def change_look(
         values: dict[str, object] = {"primary_color": primary_color, "text_color": text_color}
         if isinstance(owner, Location):
             values["display_name"] = display_name
-        changed = sorted(name for name, value in values.items() if getattr(owner, name) != value)
-        for name in changed:
-            setattr(owner, name, values[name])
+        changed = apply_changes(owner, values)
         effective = look_of(agency, owner) if isinstance(owner, Location) else None
         check_contrast(
             effective.primary if effective else owner.primary_color,
