@@ -26,6 +26,8 @@ STAFF_ONLY = (
     "audit/",
     "stats/",
     "agencies/",
+    "api/",
+    "webhooks/",
     "static/videotermin/js/staff-",
     "static/videotermin/js/look-preview.js",
 )
