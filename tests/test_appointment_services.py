@@ -13,6 +13,7 @@ from django.db import transaction
 from django.utils import timezone
 from tests.personas import agree, interpreter_invitee
 
+from videotermin.agencies.actors import AgencySystem
 from videotermin.appointments import services
 from videotermin.appointments.models import MAX_MEMBERS, Appointment, Link, Member
 from videotermin.appointments.services import Invitee, LinkError, NotAllowed
@@ -113,6 +114,53 @@ def test_only_staff_can_book(location):
             by=stranger, location=location, starts_at=timezone.now(), citizen=dana()
         )
     assert not Appointment.objects.exists()
+
+
+def test_an_agencys_own_system_books_for_a_counselor_of_that_agency_and_is_audited_as_itself(
+    agency, counselor, location
+):
+    system = AgencySystem(agency_id=agency.pk, audit_ref="apikey:7", label="Terminverwaltung")
+    booking = services.create_appointment(
+        by=system,
+        counselor=counselor,
+        location=location,
+        starts_at=timezone.now() + timedelta(hours=2),
+        citizen=dana(),
+    )
+    assert booking.appointment.counselor == counselor
+    entry = AuditEntry.objects.get(action="videotermin.appointment.created")
+    assert (entry.actor, entry.actor_ref, entry.actor_role) == (None, "apikey:7", "")
+    services.cancel_appointment(booking.appointment, by=system)
+    assert Appointment.objects.get().cancelled_at is not None
+
+
+def test_an_agencys_system_cannot_book_for_staff_of_another_agency_nor_touch_its_appointments(
+    agency, location, outsider, booking
+):
+    system = AgencySystem(agency_id=agency.pk, audit_ref="apikey:7")
+    with pytest.raises(NotAllowed):
+        services.create_appointment(
+            by=system,
+            counselor=outsider,
+            location=location,
+            starts_at=timezone.now() + timedelta(hours=2),
+            citizen=dana(),
+        )
+    foreign = AgencySystem(agency_id=outsider.staff.agency_id, audit_ref="apikey:8")
+    with pytest.raises(NotAllowed):
+        services.cancel_appointment(booking.appointment, by=foreign)
+    assert Appointment.objects.count() == 1
+    assert Appointment.objects.get().cancelled_at is None
+
+
+def test_an_agencys_system_must_name_the_counselor(agency, location):
+    with pytest.raises(NotAllowed):
+        services.create_appointment(
+            by=AgencySystem(agency_id=agency.pk, audit_ref="apikey:7"),
+            location=location,
+            starts_at=timezone.now() + timedelta(hours=2),
+            citizen=dana(),
+        )
 
 
 def test_a_booking_without_invitation_sends_nothing_but_tells_the_day_view(

@@ -17,6 +17,7 @@ from django.utils.functional import lazy
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from videotermin.agencies.actors import AgencySystem
 from videotermin.agencies.models import Location
 from videotermin.appointments import emails
 from videotermin.appointments.models import MAX_MEMBERS, Appointment, Link, Member
@@ -102,9 +103,13 @@ def issue_link(member: Member) -> str:
 
 
 def _require_staff(appointment: Appointment, by) -> None:
-    """`by` is a staff user of the appointment's agency, or a staff member of its room."""
+    """`by` is a staff user of the appointment's agency, a staff member of its room, or one of the
+    agency's own systems (its API key, its booking page)."""
     if isinstance(by, Member):
         if by.is_staff and by.appointment_id == appointment.pk and by.removed_at is None:
+            return
+    elif isinstance(by, AgencySystem):
+        if by.agency_id == appointment.agency_id:
             return
     else:
         staff = getattr(by, "staff", None)
@@ -172,12 +177,19 @@ def create_appointment(
     extras: Sequence[Invitee] = (),
     duration_minutes: int = 30,
     send_invitation: bool = True,
+    counselor=None,
 ) -> Booking:
-    """Book an appointment hosted by the acting counselor and invite everyone by e-mail."""
-    staff = getattr(by, "staff", None)
-    if staff is None:
-        raise NotAllowed(_("Only staff of this agency may do this."))
-    if location.agency_id != staff.agency_id:
+    """Book an appointment and invite everyone by e-mail.
+
+    The host is `counselor`, or the acting counselor when they book for themselves; an agency's
+    system (`AgencySystem`: its API key, its booking page) always names the counselor.
+    """
+    agency_id = by.agency_id if isinstance(by, AgencySystem) else _staff_agency(by)
+    counselor = by if counselor is None and not isinstance(by, AgencySystem) else counselor
+    host = getattr(counselor, "staff", None)
+    if host is None or host.agency_id != agency_id or not counselor.is_active:
+        raise NotAllowed(_("The counselor must be an active member of this agency's staff."))
+    if location.agency_id != agency_id:
         raise NotAllowed(_("This location belongs to another agency."))
     if not location.active:
         raise NotAllowed(_("This location is closed for booking."))
@@ -187,13 +199,13 @@ def create_appointment(
         raise NotAllowed(_too_many())
     _require_sane_time(starts_at, duration_minutes)
     appointment = Appointment.objects.create(
-        agency_id=staff.agency_id,
+        agency_id=agency_id,
         location=location,
-        counselor=by,
+        counselor=counselor,
         starts_at=starts_at,
         duration_minutes=duration_minutes,
     )
-    Member.objects.create(appointment=appointment, role=Role.HOST, user=by)
+    Member.objects.create(appointment=appointment, role=Role.HOST, user=counselor)
     citizen_member, token = _invite(appointment, citizen)
     invited = [(citizen_member, token), *(_invite(appointment, extra) for extra in extras)]
     record(
@@ -208,6 +220,13 @@ def create_appointment(
             _send(member, member_token, emails.Kind.INVITATION)
     announce(appointment)
     return Booking(appointment, citizen_member, token, invited[1:])
+
+
+def _staff_agency(by) -> int:
+    staff = getattr(by, "staff", None)
+    if staff is None:
+        raise NotAllowed(_("Only staff of this agency may do this."))
+    return staff.agency_id
 
 
 def _send(member: Member, token: str | None, kind: emails.Kind) -> None:

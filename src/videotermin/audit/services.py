@@ -27,7 +27,7 @@ def record(action: str, *, agency, by=None, appointment=None, **data: Any) -> Au
         agency=agency,
         actor=user if user is not None and getattr(user, "is_authenticated", False) else None,
         actor_ref=actor_ref(by),
-        actor_role=by.role if is_member and user is None else "",
+        actor_role=getattr(by, "role", "") if is_member and user is None else "",
         action=f"videotermin.{action}",
         appointment=appointment,
         appointment_ref=str(appointment.public_id) if appointment is not None else "",
