@@ -2,7 +2,8 @@
 and how the room of many behaves with three and six people.
 
 Prints `metric: value unit` lines and writes bench/results/latest.json (`python -m bench PART...`
-runs only some of the parts `calls`, `echoes` and `groups`, prints, and writes nothing).
+runs only some of the parts `calls`, `echoes`, `groups` and `weights`, prints, and writes
+nothing).
 
 A real server (uvicorn in a subprocess, its own SQLite database, bench/server.py), a real coturn,
 a real Janus and Debian's Chromium with a fake camera and microphone (one browser context per
@@ -15,6 +16,9 @@ Two people (the host and the citizen), as in every consultation:
   visit, from her personal link through the start page (consent), the device check and the
   waiting room to the running call, compressed as sent; the network check's measurement payloads
   and the media are not part of it (see PROBE). Budget: 100 KB.
+- citizen_download_compressed_heaviest_language (part `weights`): the same first visit in each of
+  the twelve languages, for an agency showing the heaviest logo it may upload (a PNG of noise
+  just under the limit); the heaviest language's weight. Budget: 100 KB in every language.
 - admit_to_first_remote_frame_median (RUNS calls): from the host's click on "Admit" in the people
   panel until the citizen's page decodes video and receives audio from the host.
 - join_time_via_turn_relay_median (RELAY_RUNS): the same for an agency that sends all media
@@ -175,9 +179,9 @@ def setup_counselor(slug: str = "bench", relay_only: bool = False):
     return user, location
 
 
-def book(counselor, location, extras: int = 0):
+def book(counselor, location, extras: int = 0, language: str = "de"):
     """An appointment hosted by the counselor in two minutes (the room is open) for a citizen
-    and `extras` more people invited by link, without e-mails."""
+    speaking `language` and `extras` more people invited by link, without e-mails."""
     from django.utils import timezone
 
     from videotermin.appointments.services import Invitee, create_appointment
@@ -187,7 +191,7 @@ def book(counselor, location, extras: int = 0):
         by=counselor,
         location=location,
         starts_at=timezone.now() + timedelta(minutes=2),
-        citizen=Invitee("Bench Bürger", "bench@example.org", language="de"),
+        citizen=Invitee("Bench Bürger", "bench@example.org", language=language),
         extras=[
             Invitee(f"Bench {role}", f"{role}@example.org", role=role, language="en")
             for role in EXTRA_ROLES[:extras]
@@ -832,6 +836,7 @@ def run_groups(server: BenchServer, playwright, results: dict, details: dict) ->
 
 UNITS = {
     "citizen_download_compressed": "KB",
+    "citizen_download_compressed_heaviest_language": "KB",
     "admit_to_first_remote_frame_median": "ms",
     "join_time_via_turn_relay_median": "ms",
     "test_call_round_trip_median": "ms",
@@ -854,7 +859,7 @@ UNITS = {
     "sending_bitrate_6_people_per_browser_max": "kbit/s",
     "sending_bitrate_6_people_per_peer_median": "kbit/s",
 }
-PARTS = ("calls", "echoes", "groups")
+PARTS = ("calls", "echoes", "groups", "weights")
 
 
 def main(parts: list[str]) -> int:
@@ -876,6 +881,8 @@ def main(parts: list[str]) -> int:
                 run_echoes(server, janus, playwright, results)
             if not parts or "groups" in parts:
                 run_groups(server, playwright, results, details)
+            if not parts or "weights" in parts:
+                run_weights(server, playwright, results, details)
     for metric, value in results.items():
         print(f"{metric}: {value} {UNITS[metric]}")
     budgets = {}
@@ -887,6 +894,13 @@ def main(parts: list[str]) -> int:
                 details["citizen_download_files"].items(), key=lambda item: -item[1]
             )[:10]:
                 print(f"  {size:>8} {name}")
+    if "citizen_download_compressed_heaviest_language" in results:
+        budgets["citizen_download_every_language_with_logo_budget_100KB"] = (
+            results["citizen_download_compressed_heaviest_language"] <= 100
+        )
+        print(
+            f"citizen_download_heaviest_language: {details['citizen_download_heaviest_language']}"
+        )
     if "sending_bitrate_6_people_per_browser_max" in results:
         budgets["sending_6_people_uplink_budget"] = (
             results["sending_bitrate_6_people_per_browser_max"] <= UPLINK_BUDGET_KBPS
@@ -1000,6 +1014,84 @@ def run_echoes(server: BenchServer, janus: JanusServer, playwright, results: dic
         results["server_cpu_per_test_call_minute_janus"] = echo_cpu_per_minute(
             browser, url, book(counselor, location), both
         )
+    browser.close()
+
+
+def largest_logo() -> bytes:
+    """A PNG logo as heavy as an agency may upload: noise does not compress, so every byte of
+    it travels."""
+    import random
+    import struct
+    import zlib
+
+    from videotermin.agencies.logos import PNG_MAX_BYTES
+
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        return (
+            struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+        )
+
+    noise = random.Random(4711)
+    side, last = 16, b""
+    while True:
+        rows = b"".join(b"\0" + noise.randbytes(side * 3) for _ in range(side))
+        png = b"".join(
+            (
+                b"\x89PNG\r\n\x1a\n",
+                chunk(b"IHDR", struct.pack(">IIBBBBB", side, side, 8, 2, 0, 0, 0)),
+                chunk(b"IDAT", zlib.compress(rows, 9)),
+                chunk(b"IEND", b""),
+            )
+        )
+        if len(png) > PNG_MAX_BYTES:
+            return last
+        last, side = png, side + 2
+
+
+def run_weights(server: BenchServer, playwright, results: dict, details: dict) -> None:
+    """The citizen's first visit from the link into the call in each of the twelve languages, for
+    an agency that shows the heaviest logo it may upload."""
+    from django.conf import settings
+
+    from videotermin.administration.services import change_look
+    from videotermin.agencies.logos import read_png
+
+    browser = playwright.chromium.launch(
+        executable_path="/usr/bin/chromium", headless=True, args=CHROMIUM_ARGS
+    )
+    counselor, location = setup_counselor("weights")
+    counselor.staff.role = "admin"
+    counselor.staff.save(update_fields=["role"])
+    logo = read_png(largest_logo())
+    in_worker(
+        change_look,
+        location.agency,
+        by=counselor,
+        primary_color="#00526e",
+        text_color="#ffffff",
+        logo=logo,
+    )
+    counselor_page = counselor_page_of(browser, server.url, "weights")
+    weights: dict[str, float] = {}
+    for code, _name in settings.LANGUAGES:
+        call = one_call(
+            browser,
+            server.url,
+            counselor_page,
+            book(counselor, location, language=code),
+            measure_bytes=True,
+        )
+        weights[code] = round(call["bytes"] / 1024, 1)
+        details.setdefault("citizen_download_files_by_language", {})[code] = call["files"]
+        call["context"].close()
+    heaviest = max(weights, key=weights.__getitem__)
+    results["citizen_download_compressed_heaviest_language"] = weights[heaviest]
+    details["citizen_download_by_language"] = weights
+    details["citizen_download_heaviest_language"] = heaviest
+    details["citizen_download_logo_bytes"] = len(logo.data)
+    note(f"weights: {weights}")
+    for name, size in sorted(details["citizen_download_files_by_language"][heaviest].items()):
+        note(f"  {size:>8} {name}")
     browser.close()
 
 

@@ -380,6 +380,11 @@ def test_the_logo_is_served_with_its_type_a_strict_policy_and_a_long_cache(
         "immutable" in response["Cache-Control"] and "max-age=31536000" in response["Cache-Control"]
     )
     assert response.content == logos.read_logo(LOGO_SVG).data
+    # The same for everybody: a browser keeps it when a cookie or the language changes.
+    assert "Cookie" not in response.get("Vary", "")
+    assert "Accept-Language" not in response.get("Vary", "")
+    colours = client.get(look_of(Agency.objects.get(pk=agency.pk)).stylesheet_url)
+    assert colours.status_code == 200 and "Cookie" not in colours.get("Vary", "")
 
 
 def test_a_replaced_logo_is_gone_and_a_wrong_extension_finds_nothing(client, agency, admin_user):

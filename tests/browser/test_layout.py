@@ -1,6 +1,8 @@
 """The citizen's pages on a small phone, in languages with long words and in right-to-left:
 nothing scrolls sideways at 320 CSS px, and the appointment's facts are on the first screen."""
 
+from pathlib import Path
+
 import pytest
 from django.urls import reverse
 from tests.personas import agree
@@ -10,6 +12,7 @@ pytestmark = pytest.mark.browser
 PHONE = {"width": 360, "height": 640}
 NARROW = {"width": 320, "height": 640}
 WIDTH = "document.documentElement.scrollWidth"
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "var" / "screenshots"
 
 
 @pytest.mark.parametrize("language", ["de", "uk", "ar"])
@@ -26,10 +29,8 @@ def test_the_appointments_facts_are_on_the_first_screen_of_a_phone(book, new_con
     assert "Alice Berger" in facts.locator("dd").last.inner_text()
 
 
-@pytest.mark.parametrize("language", ["de", "uk", "ar", "fa", "ro"])
-def test_no_citizen_page_scrolls_sideways_at_320_pixels(book, new_context, language):
-    booking = book(language=language)
-    page = new_context(viewport=NARROW).new_page()
+def sideways(page, booking, language: str, width: int) -> dict[str, int]:
+    """The citizen's pages, from the link to the room, that are wider than `width`."""
     page.goto(f"/j/{booking.token}/")
     member = agree(booking.citizen)
     pages = [
@@ -43,6 +44,55 @@ def test_no_citizen_page_scrolls_sideways_at_320_pixels(book, new_context, langu
     for path in pages:
         page.goto(path)
         page.wait_for_load_state()
-        if page.evaluate(WIDTH) > NARROW["width"]:
+        if page.evaluate(WIDTH) > width:
             wide[path] = page.evaluate(WIDTH)
-    assert not wide
+    return wide
+
+
+@pytest.mark.parametrize("language", ["de", "uk", "ar", "fa", "ro"])
+def test_no_citizen_page_scrolls_sideways_at_320_pixels(book, new_context, language):
+    booking = book(language=language)
+    page = new_context(viewport=NARROW).new_page()
+    assert not sideways(page, booking, language, NARROW["width"])
+
+
+@pytest.mark.parametrize("language", ["de", "ar"])
+def test_no_citizen_page_scrolls_sideways_on_a_laptop_zoomed_to_200_percent(
+    book, new_context, language
+):
+    # Zooming a 1366x768 window to 200 % leaves 683x384 CSS pixels at twice the pixel density.
+    zoomed = {"width": 683, "height": 384}
+    booking = book(language=language)
+    page = new_context(viewport=zoomed, device_scale_factor=2).new_page()
+    assert not sideways(page, booking, language, zoomed["width"])
+    # In the waiting room the own picture and the way out are both on the screen.
+    hangup = page.locator("#hangup").bounding_box()
+    assert hangup is not None and hangup["y"] + hangup["height"] <= zoomed["height"]
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=SCREENSHOTS / f"waiting-{language}-zoom-200.png")
+
+
+@pytest.mark.parametrize("language", ["de", "uk", "ar"])
+def test_the_consent_is_a_short_summary_with_the_decision_close_and_the_full_text_on_request(
+    book, new_context, language
+):
+    booking = book(language=language)
+    page = new_context(viewport=PHONE).new_page()
+    page.goto(f"/j/{booking.token}/")
+    summary = page.locator(".consent-summary")
+    assert summary.locator(".points li").count() == 6
+    full_text = page.locator(".consent-full")
+    assert not full_text.locator(".consent").is_visible(), "the full text is folded at first"
+    agree = page.locator("button[name=decision][value=accept]")
+    top = agree.bounding_box()["y"] + page.evaluate("window.scrollY")
+    assert top < 3 * PHONE["height"], f"'I agree' is {top / PHONE['height']:.1f} screens down"
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=SCREENSHOTS / f"start-{language}-360x640.png", full_page=True)
+
+    full_text.locator("summary").click()
+    assert full_text.locator(".consent").is_visible()
+    # The full text says what the agency published, in the participant's language.
+    assert full_text.get_attribute("open") is not None
+    assert page.evaluate(WIDTH) <= PHONE["width"]
+    page.set_viewport_size({"width": 1366, "height": 768})
+    page.screenshot(path=SCREENSHOTS / f"start-{language}-1366x768-full-text.png", full_page=True)

@@ -8,6 +8,8 @@ import re
 import time
 
 import pytest
+from django.utils import translation
+from django.utils.translation import gettext
 from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS, Server, wait_for_media
 from tests.browser.netns import LinkedHost
 from tests.browser.room import admit, open_member_room, open_staff_room
@@ -142,6 +144,10 @@ def test_a_call_over_a_poor_mobile_link_stays_up_with_audio_while_video_steps_do
     assert audio_after[1] - audio_before[1] > 50, "Alice hears Dana"
     assert shaped < 400 <= unshaped or shaped < unshaped / 2, (unshaped, shaped)
     assert video["frameWidth"] <= 320, video  # data saver: at most 320x240
+    # A screen reader says so, in Dana's language.
+    with translation.override(citizen.evaluate("document.documentElement.lang")):
+        weak = gettext("The connection is weak. Switched to: {mode}.").split("{mode}")[0]
+    assert citizen.locator("#quality-announce").inner_text().startswith(weak)
 
 
 def test_a_call_survives_a_short_outage_of_the_network_by_restarting_ice(

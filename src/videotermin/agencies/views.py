@@ -5,6 +5,7 @@ from django.views.decorators.http import require_safe
 
 from videotermin.agencies.logos import EXTENSIONS
 from videotermin.agencies.models import Logo
+from videotermin.lib.headers import same_for_everybody
 
 # Both URLs name exactly what they serve (the colours, the logo's hash): cache them for good.
 FOREVER = "public, max-age=31536000, immutable"
@@ -22,7 +23,7 @@ def colors(request: HttpRequest, colors: str, scope: str = ":root") -> HttpRespo
         f"{scope}{{--brand:#{primary};--brand-text:#{text}}}\n", content_type="text/css"
     )
     response["Cache-Control"] = FOREVER
-    return response
+    return same_for_everybody(response)
 
 
 @require_safe
@@ -38,4 +39,4 @@ def logo(request: HttpRequest, digest: str, extension: str) -> HttpResponse:
     response["Content-Security-Policy"] = "default-src 'none'; style-src 'unsafe-inline'"
     # E-mails show it too, from a webmail's origin.
     response["Cross-Origin-Resource-Policy"] = "cross-origin"
-    return response
+    return same_for_everybody(response)

@@ -185,7 +185,15 @@ export function wirePeople({connection, room, words, say, ask}) {
         }
         render();
     });
-    room.addEventListener('joined', render);
+    room.addEventListener('joined', () => {
+        render();
+        // Staff arriving in the room hear who is already waiting, as a new arrival would be told.
+        if (!room.isStaff) return;
+        const waiting = [...room.members.values()]
+            .filter((m) => m.presence === 'waiting' && m.id !== room.selfId);
+        say(waiting.map((m) => fill(words['msg-waiting'], {name: m.name, role: roleName(m.role)}))
+            .join('. '));
+    });
     room.addEventListener('self', render);
     connection.addEventListener('error', (event) => {
         // A refused admission may be tried again.

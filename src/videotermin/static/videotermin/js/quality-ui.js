@@ -1,6 +1,7 @@
 // The quality choice, the own connection's indicator and, for the staff, the participants' live
 // network samples. The room page calls wireQuality once.
 import {Quality, grade} from './quality.js';
+import {announce} from './announce.js';
 
 /** @typedef {import('./quality.js').Mode} Mode */
 /** @typedef {import('./quality.js').Grade} Grade */
@@ -93,7 +94,7 @@ export function wireQuality({connection, room, session, media, ready, words}) {
     quality.onMode = (mode, why) => {
         const announcement = {down: text.msgDown, up: text.msgUp, crowd: text.msgCrowd}[
             /** @type {'down'|'up'|'crowd'} */ (why)];
-        if (announcement) $('quality-announce').textContent = announcement.replace('{mode}', words[mode]);
+        if (announcement) announce($('quality-announce'), announcement.replace('{mode}', words[mode]));
         media.setAudioOnly(mode === 'audio');
         showSentAs();
         session.send('control', modeMessage());
@@ -105,6 +106,11 @@ export function wireQuality({connection, room, session, media, ready, words}) {
         box.querySelector('.quality-indicator').hidden = false;
         $('connection-light').className = `light ${LIGHTS[now]}`;
         if (now === shown) return;
+        // A connection turning poor is told, whatever the mode: the person may want to choose
+        // audio only; the way back up is told by the step up.
+        if (now === 'poor' && shown !== null) {
+            announce($('quality-announce'), (text.msgGrade || '').replace('{grade}', words[now]));
+        }
         shown = now;
         box.querySelector('.quality-indicator .light').className = `light ${LIGHTS[now]}`;
         $('quality-grade').textContent = (text.msgGrade || '').replace('{grade}', words[now]);

@@ -12,6 +12,7 @@ import {wirePeople} from './people.js';
 import {wireScreenShare} from './share.js';
 import {wireDevices} from './devices-in-call.js';
 import {wireQuality} from './quality-ui.js';
+import {announce} from './announce.js';
 
 const $ = (/** @type {string} */ id) => /** @type {any} */ (document.getElementById(id));
 const root = /** @type {HTMLElement} */ ($('room'));
@@ -39,7 +40,7 @@ const freshIce = new FreshIce(connection, config, peers);
 /** @type {any} */ (globalThis).videoterminConnection = connection;
 
 /** @param {string} [message] */
-function say(message) { $('status').textContent = message || ''; }
+function say(message) { announce($('status'), message || ''); }
 
 /** @param {string} [message] */
 function showError(message) {
@@ -156,7 +157,7 @@ function loadChat() {
                 badge.hidden = count === 0;
                 badge.querySelector('.count').textContent = String(count);
                 badge.querySelector('.label').textContent = ` ${words.unread.replace('{count}', String(count))}`;
-                if (announcement) $('chat-announce').textContent = announcement;
+                if (announcement) announce($('chat-announce'), announcement);
             },
         });
         chatWired = true;
@@ -220,7 +221,7 @@ $('sound').addEventListener('click', () => {
 });
 wirePeople({connection, room, words, say, ask});
 const screen = wireScreenShare({connection, room, session, button: $('share-screen'), words,
-    say: (message) => { $('screen-status').textContent = message; }});
+    say: (message) => announce($('screen-status'), message)});
 wireDevices({media, session, ready});
 wireQuality({connection, room, session, media, ready, words});
 
@@ -243,6 +244,7 @@ room.addEventListener('self', () => {
         if (!wasInCall && !room.isStaff) say(words.admitted);
         show('call');
     } else if (self.presence === 'waiting') {
+        if (root.dataset.view !== 'waiting') say($('waiting-title').textContent);
         show('waiting');
     }
     wasInCall = room.inCall;
