@@ -96,3 +96,47 @@ def test_the_consent_is_a_short_summary_with_the_decision_close_and_the_full_tex
     assert page.evaluate(WIDTH) <= PHONE["width"]
     page.set_viewport_size({"width": 1366, "height": 768})
     page.screenshot(path=SCREENSHOTS / f"start-{language}-1366x768-full-text.png", full_page=True)
+
+
+SMALL_TARGETS = """() => [...document.querySelectorAll(
+    'button, a.button, input:not([type=hidden]):not([type=radio]):not([type=checkbox]), select, '
+    + 'summary, label:has(> input[type=radio]), label:has(> input[type=checkbox])')]
+    .filter((el) => el.checkVisibility())
+    .map((el) => ({el, box: el.getBoundingClientRect()}))
+    .filter(({box}) => box.width < 44 || box.height < 44)
+    .map(({el, box}) => `${el.id || el.className || el.tagName}: ${box.width}x${box.height}`)
+"""
+
+
+def test_everything_a_citizen_touches_is_at_least_44_pixels_each_way(book, new_context):
+    booking = book(language="de")
+    page = new_context(viewport={"width": 390, "height": 844}, has_touch=True).new_page()
+    page.goto(f"/j/{booking.token}/")
+    page.locator(".consent-full summary").click()
+    small = {"start": page.evaluate(SMALL_TARGETS)}
+    member = agree(booking.citizen)
+    page.goto(reverse("journey:check", args=[member.public_id]))
+    small["check"] = page.evaluate(SMALL_TARGETS)
+    page.goto(reverse("journey:room", args=[member.public_id]))
+    page.locator("#room[data-view='waiting']").wait_for()
+    for panel in ("people", "settings"):
+        page.locator(f"#open-{panel}").click()
+        small[panel] = page.evaluate(SMALL_TARGETS)
+    assert not any(small.values()), small
+
+
+def test_nothing_moves_for_a_person_who_asked_for_reduced_motion(book, new_context):
+    booking = book(language="de")
+    page = new_context(reduced_motion="reduce").new_page()
+    page.goto(f"/j/{booking.token}/")
+    member = agree(booking.citizen)
+    page.goto(reverse("journey:room", args=[member.public_id]))
+    page.locator("#room[data-view='waiting']").wait_for()
+    page.locator("#open-settings").click()
+    moving = page.evaluate("""() => [...document.querySelectorAll('*')].filter((el) => {
+        const style = getComputedStyle(el);
+        const long = (value) => value.split(',').some((part) => parseFloat(part) > 0);
+        return long(style.transitionDuration) || long(style.animationDuration);
+    }).map((el) => el.id || el.className || el.tagName)""")
+    assert moving == []
+    assert page.evaluate("document.getAnimations().length") == 0
