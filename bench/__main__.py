@@ -2,8 +2,8 @@
 and how the room of many behaves with three and six people.
 
 Prints `metric: value unit` lines and writes bench/results/latest.json (`python -m bench PART...`
-runs only some of the parts `calls`, `echoes`, `groups` and `weights`, prints, and writes
-nothing).
+runs only some of the parts `calls`, `echoes`, `groups`, `weights`, `webhooks` (bench/webhooks.py)
+and `api` (bench/api.py), prints, and writes nothing).
 
 A real server (uvicorn in a subprocess, its own SQLite database, bench/server.py), a real coturn,
 a real Janus and Debian's Chromium with a fake camera and microphone (one browser context per
@@ -859,7 +859,7 @@ UNITS = {
     "sending_bitrate_6_people_per_browser_max": "kbit/s",
     "sending_bitrate_6_people_per_peer_median": "kbit/s",
 }
-PARTS = ("calls", "echoes", "groups", "weights")
+PARTS = ("calls", "echoes", "groups", "weights", "webhooks", "api")
 
 
 def main(parts: list[str]) -> int:
@@ -883,6 +883,18 @@ def main(parts: list[str]) -> int:
                 run_groups(server, playwright, results, details)
             if not parts or "weights" in parts:
                 run_weights(server, playwright, results, details)
+            if not parts or "webhooks" in parts:
+                from bench.webhooks import UNITS as WEBHOOK_UNITS
+                from bench.webhooks import run_webhooks
+
+                UNITS.update(WEBHOOK_UNITS)
+                run_webhooks(results, details)
+            if not parts or "api" in parts:
+                from bench.api import UNITS as API_UNITS
+                from bench.api import run_api
+
+                UNITS.update(API_UNITS)
+                run_api(results, details)
     for metric, value in results.items():
         print(f"{metric}: {value} {UNITS[metric]}")
     budgets = {}

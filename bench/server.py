@@ -64,35 +64,7 @@ class BenchServer:
         return self
 
     def _uvicorn(self, env: dict[str, str], port: int, app: str = APP) -> subprocess.Popen:
-        """uvicorn serving the application (or the bench's wrapper of it) once it answers."""
-        process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "uvicorn",
-                app,
-                "--app-dir",
-                str(ROOT),
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(port),
-                "--no-access-log",
-                "--no-proxy-headers",
-                "--log-level",
-                "warning",
-            ],
-            env=env,
-        )
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            try:
-                urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=1)  # noqa: S310
-                return process
-            except OSError:
-                time.sleep(0.2)
-        process.kill()
-        raise RuntimeError("the benchmark server did not start")
+        return start_uvicorn(env, port, app)
 
     @contextmanager
     def sibling(self, app: str = APP, **settings: str) -> Iterator[tuple[str, subprocess.Popen]]:
@@ -112,3 +84,37 @@ class BenchServer:
         self.process.terminate()
         self.process.wait(timeout=10)
         self.dir.cleanup()
+
+
+def start_uvicorn(
+    env: dict[str, str], port: int, app: str = APP, probe: str = "/"
+) -> subprocess.Popen:
+    """uvicorn serving the application (or the bench's wrapper of it) once `probe` answers."""
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            app,
+            "--app-dir",
+            str(ROOT),
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--no-access-log",
+            "--no-proxy-headers",
+            "--log-level",
+            "warning",
+        ],
+        env=env,
+    )
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            urllib.request.urlopen(f"http://127.0.0.1:{port}{probe}", timeout=1)  # noqa: S310
+            return process
+        except OSError:
+            time.sleep(0.2)
+    process.kill()
+    raise RuntimeError("the benchmark server did not start")

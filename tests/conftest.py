@@ -40,14 +40,30 @@ def pytest_collection_modifyitems(config, items):
 
 
 @pytest.fixture(autouse=True)
+def default_language():
+    """Every test starts in the site's language: a request of an earlier test (a client asking
+    in English) leaves its language active in the thread."""
+    from django.conf import settings
+    from django.utils import translation
+
+    translation.activate(settings.LANGUAGE_CODE)
+    yield
+    translation.activate(settings.LANGUAGE_CODE)
+
+
+@pytest.fixture(autouse=True)
 def fresh_cache():
     """Measurement allowances and rate limits: every test starts with none spent."""
     from django.core.cache import cache
 
     from videotermin.lib import ratelimit
+    from videotermin.resources import placement
 
     cache.clear()
     ratelimit.forget()
+    # The media server registry as a process keeps it: each test registers its own.
+    placement.forget()
+    placement.assignments.clear()
 
 
 @pytest.fixture
@@ -198,3 +214,41 @@ def admin_client(client, admin_user):
     """A browser session of the agency's administrator."""
     client.force_login(admin_user)
     return client
+
+
+@pytest.fixture
+def api_key(agency):
+    """The key of the agency's appointment system; it may read and write."""
+    from videotermin.api import services as api_services
+
+    return api_services.create_key(agency, by=None, name="Terminsystem", scope="write")
+
+
+@pytest.fixture
+def api(client, api_key):
+    """The agency's appointment system calling the API with its key."""
+    from tests.apiclient import ApiCaller
+
+    return ApiCaller(client, api_key.value)
+
+
+@pytest.fixture
+def read_only_api(client, agency):
+    """The agency's statistics system, whose key may only read."""
+    from tests.apiclient import ApiCaller
+
+    from videotermin.api import services as api_services
+
+    issued = api_services.create_key(agency, by=None, name="Statistik", scope="read")
+    return ApiCaller(client, issued.value)
+
+
+@pytest.fixture
+def other_api(client, other_agency):
+    """The appointment system of another agency, with a key of that agency."""
+    from tests.apiclient import ApiCaller
+
+    from videotermin.api import services as api_services
+
+    issued = api_services.create_key(other_agency, by=None, name="Fremdsystem", scope="write")
+    return ApiCaller(client, issued.value)

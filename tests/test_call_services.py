@@ -10,7 +10,7 @@ from videotermin.appointments import services as appointments
 from videotermin.appointments.models import Member, Status
 from videotermin.appointments.services import NotAllowed
 from videotermin.audit.models import AuditEntry
-from videotermin.calls import services
+from videotermin.calls import presence, services
 
 Presence = Member.Presence
 CHROME_ON_ANDROID = (
@@ -90,7 +90,7 @@ def test_staff_are_in_the_call_as_soon_as_they_connect(alice, bob):
 def test_a_reload_keeps_the_place_in_the_waiting_room(consenting_citizen):
     connect(consenting_citizen, "a" * 16)
     first = fresh(consenting_citizen).waiting_since
-    services.disconnect(consenting_citizen, session="a" * 16)
+    services.disconnect(consenting_citizen, channel="channel-" + "a" * 16)
     assert fresh(consenting_citizen).presence == Presence.AWAY
     connect(consenting_citizen, "d" * 16)
     assert fresh(consenting_citizen).waiting_since == first
@@ -99,7 +99,7 @@ def test_a_reload_keeps_the_place_in_the_waiting_room(consenting_citizen):
 def test_an_old_connection_going_away_leaves_the_new_one_alone(consenting_citizen):
     connect(consenting_citizen, "a" * 16)
     connect(consenting_citizen, "d" * 16)
-    services.disconnect(consenting_citizen, session="a" * 16)
+    services.disconnect(consenting_citizen, channel="channel-" + "a" * 16)
     citizen = fresh(consenting_citizen)
     assert (citizen.presence, citizen.session) == (Presence.WAITING, "d" * 16)
 
@@ -150,7 +150,7 @@ def test_the_identity_check_is_recorded_per_person_with_who_and_when(alice, dana
 
 def test_a_reconnecting_admitted_person_is_back_in_the_call_without_a_new_admission(alice, dana):
     admitted(dana, alice)
-    services.disconnect(dana, session="c" * 16)
+    services.disconnect(dana, channel="channel-" + "c" * 16)
     connect(dana, "f" * 16)
     assert fresh(dana).presence == Presence.IN_CALL
 
@@ -159,7 +159,7 @@ def test_the_host_allows_and_revokes_per_person_and_a_revoked_share_stops(alice,
     admitted(dana, alice)
     admitted(olga, alice, "e" * 16)
     services.set_permissions(dana, by=alice, share_screen=True)
-    services.update_status(dana, screen=True)
+    Member.objects.filter(pk=dana.pk).update(screen_on=True)
     services.set_permissions(olga, by=alice, send_documents=False, chat=False)
     assert (fresh(dana).may_share_screen, fresh(dana).screen_on) == (True, True)
     assert not fresh(olga).may("send_documents") and not fresh(olga).may("chat")
@@ -237,10 +237,10 @@ def test_after_its_planned_end_a_consultation_nobody_is_in_any_more_is_over(alic
     appointment.refresh_from_db()
     appointment.starts_at = timezone.now() - timedelta(minutes=45)
     appointment.save()
-    services.disconnect(dana, session="c" * 16)
+    services.disconnect(dana, channel="channel-" + "c" * 16)
     appointment.refresh_from_db()
     assert appointment.call_ended_at is None, "the host is still connected"
-    services.disconnect(alice, session="0" * 16)
+    services.disconnect(alice, channel="channel-" + "0" * 16)
     appointment.refresh_from_db()
     assert appointment.call_ended_at is not None
 
@@ -258,7 +258,7 @@ def test_the_host_hands_over_to_a_colleague_and_it_is_recorded(alice, bob, colle
 def test_a_colleague_takes_over_only_while_the_host_is_away(alice, bob):
     with pytest.raises(NotAllowed):
         appointments.hand_over(alice.appointment, to=bob, by=bob)
-    services.disconnect(alice, session="0" * 16)
+    services.disconnect(alice, channel="channel-" + "0" * 16)
     appointments.hand_over(alice.appointment, to=bob, by=bob)
     assert fresh(bob).role == Member.Role.HOST
     with pytest.raises(NotAllowed):
@@ -315,3 +315,56 @@ def test_every_change_raises_the_members_version(alice, dana):
     services.update_status(dana, camera=True)
     versions.append(fresh(dana).version)
     assert versions == sorted(set(versions)), versions
+
+
+def test_a_page_that_lost_its_socket_goes_on_under_its_session_and_keeps_what_it_shares(
+    alice, dana
+):
+    admitted(dana, alice)
+    Member.objects.filter(pk=dana.pk).update(screen_on=True)
+    # The socket's process died: no disconnect ran, and the page connects anew elsewhere.
+    services.connect(dana, session="9" * 16, channel="elsewhere", resume="c" * 16)
+    back = fresh(dana)
+    assert (back.session, back.channel, back.presence) == ("c" * 16, "elsewhere", Presence.IN_CALL)
+    assert back.screen_on
+    # Or its socket closed first (a network drop): the last session is still its own.
+    services.disconnect(dana, channel="elsewhere")
+    assert fresh(dana).session == ""
+    services.connect(dana, session="8" * 16, channel="again", resume="c" * 16)
+    assert fresh(dana).session == "c" * 16
+
+
+def test_nobody_goes_on_under_a_session_that_was_never_theirs(alice, dana, olga):
+    admitted(dana, alice)
+    connect(olga, "e" * 16)
+    services.connect(olga, session="7" * 16, channel="olga-2", resume="c" * 16)
+    assert fresh(olga).session == "7" * 16
+    assert fresh(dana).session == "c" * 16
+
+
+def test_the_old_socket_of_a_resumed_page_closing_late_leaves_the_member_connected(alice, dana):
+    admitted(dana, alice)
+    services.connect(dana, session="9" * 16, channel="new-socket", resume="c" * 16)
+    services.disconnect(dana, channel="channel-" + "c" * 16)
+    assert (fresh(dana).presence, fresh(dana).channel) == (Presence.IN_CALL, "new-socket")
+
+
+def test_members_of_a_process_whose_lease_ran_out_are_gone_and_cannot_be_admitted(
+    alice, dana, olga
+):
+    now = timezone.now()
+    presence.renew("node-a", now - timedelta(seconds=60))
+    presence.renew("node-b", now)
+    services.connect(dana, session="c" * 16, channel="a!1", node="node-a")
+    services.connect(olga, session="e" * 16, channel="b!1", node="node-b")
+    with pytest.raises(NotAllowed):
+        services.admit(dana, by=alice)  # a ghost is never let in
+
+    assert presence.sweep(now) == 1
+    gone, here = fresh(dana), fresh(olga)
+    assert (gone.presence, gone.session, gone.last_session) == (Presence.AWAY, "", "c" * 16)
+    assert here.presence == Presence.WAITING
+    # Back through another process, under the same session, in the waiting room again.
+    services.connect(dana, session="1" * 16, channel="b!2", node="node-b", resume="c" * 16)
+    assert services.admit(dana, by=alice).presence == Presence.IN_CALL
+    assert fresh(dana).session == "c" * 16

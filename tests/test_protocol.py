@@ -65,7 +65,7 @@ def test_permissions_name_the_member_and_only_what_changes():
     assert (every.screen, every.documents, every.chat) == (False, False, True)
 
 
-@pytest.mark.parametrize("kind", ["leave", "end", "ice_refresh"])
+@pytest.mark.parametrize("kind", ["leave", "end", "ice_refresh", "media_started"])
 def test_it_accepts_the_messages_without_fields(kind):
     assert parse({"v": 2, "type": kind}).type == kind
 

@@ -729,3 +729,100 @@ def test_correcting_an_address_takes_the_page_opened_with_the_old_link_out_of_th
         assert (connected, code) == (False, 4403)
 
     run(scenario)
+
+
+def test_a_page_that_lost_its_socket_comes_back_under_its_session_and_nobody_else_can(
+    appointment, counselor, dana, olga
+):
+    async def scenario():
+        first = socket(appointment, members=[dana])
+        session = (await enter(first))["session"]
+        await first.disconnect()
+        back = WebsocketCommunicator(
+            application, f"/ws/room/{appointment.public_id}/?resume={session}"
+        )
+        back.scope.update(user=first.scope["user"], session=first.scope["session"])
+        assert (await enter(back))["session"] == session
+        # Olga asking for Dana's session gets one of her own.
+        other = WebsocketCommunicator(
+            application, f"/ws/room/{appointment.public_id}/?resume={session}"
+        )
+        other.scope.update(
+            user=AnonymousUser(), session=socket(appointment, members=[olga]).scope["session"]
+        )
+        assert (await enter(other))["session"] != session
+        await back.disconnect()
+        await other.disconnect()
+
+    run(scenario)
+
+
+def test_a_database_hiccup_fails_one_message_and_keeps_the_socket(
+    appointment, counselor, dana, monkeypatch
+):
+    from django.db import OperationalError
+
+    from videotermin.calls import services
+
+    def database_away(*args, **kwargs):
+        raise OperationalError("the database is restarting")
+
+    async def scenario():
+        page = socket(appointment, members=[dana])
+        await enter(page)
+        with monkeypatch.context() as patched:
+            patched.setattr(services, "update_status", database_away)
+            await send(page, "status", camera=False)
+            error = await next_of(page, "error")
+        assert (error["code"], error["ref"]) == ("unavailable", "status")
+        await send(page, "status", camera=False)
+        await send(page, "ping")
+        await next_of(page, "pong")
+        await page.disconnect()
+
+    run(scenario)
+    assert Member.objects.get(pk=dana.pk).camera_on is False
+
+
+def test_a_socket_whose_page_went_silent_is_closed_and_its_member_no_longer_waits(
+    appointment, dana, monkeypatch
+):
+    from videotermin.calls import consumers
+
+    monkeypatch.setattr(consumers, "IDLE_SECONDS", 0.4)
+
+    async def scenario():
+        page = socket(appointment, members=[dana])
+        await enter(page)
+        output = await page.receive_output(timeout=TIMEOUT)
+        while output["type"] != "websocket.close":
+            output = await page.receive_output(timeout=TIMEOUT)
+        assert output["code"] == 1001
+
+    run(scenario)
+    assert Member.objects.get(pk=dana.pk).presence == Member.Presence.AWAY
+
+
+def test_a_socket_that_cannot_announce_its_arrival_leaves_no_connected_member_behind(
+    appointment, dana, monkeypatch
+):
+    from videotermin.calls import services
+
+    real_connect = services.connect
+
+    def connect_then_fail(*args, **kwargs):
+        real_connect(*args, **kwargs)
+        raise ConnectionError("the channel layer is away")
+
+    monkeypatch.setattr(services, "connect", connect_then_fail)
+
+    async def scenario():
+        page = socket(appointment, members=[dana])
+        connected, _code = await page.connect(TIMEOUT)
+        assert connected
+        output = await page.receive_output(timeout=TIMEOUT)
+        assert (output["type"], output.get("code")) == ("websocket.close", 1011)
+
+    run(scenario)
+    member = Member.objects.get(pk=dana.pk)
+    assert (member.presence, member.channel, member.session) == (Member.Presence.AWAY, "", "")

@@ -90,6 +90,12 @@ def test_the_servers_access_log_keeps_its_shape_without_the_token(log):
     assert GUESS[:5] not in record.getMessage()
 
 
+def test_a_token_given_apart_from_its_path_is_shortened_in_the_finished_message(log):
+    logging.getLogger("videotermin").info("link opened: /j/%s/ by %s", GUESS, "the citizen")
+    assert GUESS[:5] not in logged(log)
+    assert "/j/" + GUESS[:4] in logged(log)
+
+
 def test_a_traceback_does_not_carry_the_token_either(log):
     try:
         raise LookupError(f"no appointment for /j/{GUESS}/")

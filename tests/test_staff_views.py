@@ -779,6 +779,40 @@ def test_the_day_view_of_another_agency_hears_nothing(booking, outsider):
     assert async_to_sync(scenario)()
 
 
+@pytest.mark.django_db(transaction=True)
+def test_many_open_day_views_cost_one_description_of_a_change_per_language(
+    booking, counselor, colleague, monkeypatch
+):
+    from videotermin.staff import consumers as day_consumers
+
+    Member.objects.filter(pk=booking.citizen.pk).update(consented_at=timezone.now())
+    described = []
+    real = day_consumers.describe_in_agency
+    monkeypatch.setattr(
+        day_consumers,
+        "describe_in_agency",
+        lambda *args: described.append(translation.get_language()) or real(*args),
+    )
+    german = [*signed_in_headers(counselor), (b"accept-language", b"de")]
+    english = [*signed_in_headers(colleague), (b"accept-language", b"en")]
+
+    async def scenario():
+        sockets = [staff_socket(german) for _ in range(6)] + [
+            staff_socket(english) for _ in range(4)
+        ]
+        for socket in sockets:
+            assert (await socket.connect())[0]
+        await sync_to_async(arrive)(booking.citizen)
+        heard = [await socket.receive_json_from(timeout=5) for socket in sockets]
+        for socket in sockets:
+            await socket.disconnect()
+        return heard
+
+    heard = async_to_sync(scenario)()
+    assert {message["appointment"]["status"] for message in heard} == {"waiting"}
+    assert sorted(described) == ["de", "en"]
+
+
 def test_the_day_views_summary_names_the_extra_people(interpreter_booking, counselor, outsider):
     appointment_id = str(interpreter_booking.appointment.public_id)
     with translation.override("en"):

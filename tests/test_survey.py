@@ -38,7 +38,7 @@ def test_the_survey_opens_after_the_call_although_the_link_has_expired(client, a
     assert 'type="radio"' in page
 
 
-def test_an_answer_keeps_only_the_agency_and_the_day(client, after_the_call):
+def test_an_answer_keeps_only_the_agency_the_location_and_the_day(client, after_the_call):
     response = client.post(
         survey_url(after_the_call.citizen),
         {"easy_to_use": "yes", "would_recommend": "partly", "next_mode": "video"},
@@ -47,6 +47,7 @@ def test_an_answer_keeps_only_the_agency_and_the_day(client, after_the_call):
     assert response["Location"] == reverse("survey:thanks", args=[after_the_call.citizen.public_id])
     answer = SurveyResponse.objects.get()
     assert answer.agency == after_the_call.appointment.agency
+    assert answer.location == after_the_call.appointment.location
     assert answer.day == timezone.localdate()
     assert (answer.easy_to_use, answer.would_recommend, answer.next_mode) == (
         "yes",
@@ -54,7 +55,15 @@ def test_an_answer_keeps_only_the_agency_and_the_day(client, after_the_call):
         "video",
     )
     fields = {field.name for field in SurveyResponse._meta.concrete_fields}
-    assert fields == {"id", "agency", "day", "easy_to_use", "would_recommend", "next_mode"}
+    assert fields == {
+        "id",
+        "agency",
+        "location",
+        "day",
+        "easy_to_use",
+        "would_recommend",
+        "next_mode",
+    }
 
 
 def test_every_question_is_optional(client, after_the_call):

@@ -14,6 +14,8 @@ from django.urls import path  # noqa: E402
 from videotermin.calls.consumers import RoomConsumer  # noqa: E402
 from videotermin.lib.origins import SiteOriginValidator  # noqa: E402
 from videotermin.lib.proxies import TrustedProxyMiddleware  # noqa: E402
+from videotermin.monitoring.endpoints import Probes  # noqa: E402
+from videotermin.monitoring.sockets import SocketMetrics  # noqa: E402
 from videotermin.signin.middleware import SecondFactorSocketMiddleware  # noqa: E402
 from videotermin.staff.consumers import DayConsumer  # noqa: E402
 
@@ -25,11 +27,17 @@ websocket_urlpatterns = [
 application = ProtocolTypeRouter(
     {
         # Forwarded headers only from the configured proxies (lib/proxies.py), for both.
-        "http": TrustedProxyMiddleware(django_application),
+        # /healthz, /readyz and /metrics are answered before Django (monitoring/endpoints.py).
+        "http": TrustedProxyMiddleware(Probes(django_application)),
+        # Open sockets and failed joins are counted around all the rest (monitoring/sockets.py).
         "websocket": TrustedProxyMiddleware(
-            SiteOriginValidator(
-                # Staff held by their agency's second-factor policy connect as nobody.
-                AuthMiddlewareStack(SecondFactorSocketMiddleware(URLRouter(websocket_urlpatterns)))
+            SocketMetrics(
+                SiteOriginValidator(
+                    # Staff held by their agency's second-factor policy connect as nobody.
+                    AuthMiddlewareStack(
+                        SecondFactorSocketMiddleware(URLRouter(websocket_urlpatterns))
+                    )
+                )
             )
         ),
     }

@@ -4,6 +4,7 @@ The embedded defaults run a demo on one machine: SQLite, in-memory channel layer
 to a folder. `VIDEOTERMIN_ENV=production` turns on the checks that refuse unsafe settings.
 """
 
+import ipaddress
 import secrets
 import zlib
 from pathlib import Path
@@ -112,6 +113,13 @@ INSTALLED_APPS = [
     "videotermin.audit",
     "videotermin.stats",
     "videotermin.privacy",
+    "videotermin.webhooks",
+    "videotermin.api",
+    "videotermin.booking",
+    "videotermin.monitoring",
+    "videotermin.resources",
+    # Only for the API documentation page's own copies of Swagger UI (templates, static files).
+    "ninja",
 ]
 
 MIDDLEWARE = [
@@ -156,7 +164,9 @@ TEMPLATES = [
 
 DATABASES = {
     "default": database_from_url(
-        envstr("DATABASE_URL", "sqlite:///var/videotermin.sqlite3"), BASE_DIR
+        envstr("DATABASE_URL", "sqlite:///var/videotermin.sqlite3"),
+        BASE_DIR,
+        pool_size=envint("DATABASE_POOL_SIZE", 20),
     )
 }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
@@ -174,7 +184,7 @@ if REDIS_URL:
         }
     }
 else:
-    CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+    CHANNEL_LAYERS = {"default": {"BACKEND": "videotermin.lib.channellayer.LocalChannelLayer"}}
 # The cache holds only short-lived counters (the network check's limit); with Redis every node
 # counts together.
 if REDIS_URL:
@@ -344,8 +354,39 @@ else:
 # `manage.py db_worker` (lib/jobs.py); SQLite and PostgreSQL alike, no broker.
 TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
 
+# Webhooks to the agencies' systems (webhooks/, docs/webhooks.md). Endpoints must be https to a
+# public address, except hosts listed here (names, ".domain" suffixes, addresses or networks),
+# which may use http and private, loopback or link-local addresses.
+WEBHOOK_ALLOWED_HOSTS = envlist("VIDEOTERMIN_WEBHOOK_ALLOWED_HOSTS")
+# Seconds for one request; first retry after WEBHOOK_RETRY_SECONDS, doubling up to the maximum,
+# given up after WEBHOOK_MAX_ATTEMPTS attempts (about 8.5 hours with the defaults).
+WEBHOOK_TIMEOUT_SECONDS = envint("VIDEOTERMIN_WEBHOOK_TIMEOUT_SECONDS", 10)
+WEBHOOK_RETRY_SECONDS = envint("VIDEOTERMIN_WEBHOOK_RETRY_SECONDS", 15)
+WEBHOOK_RETRY_MAX_SECONDS = envint("VIDEOTERMIN_WEBHOOK_RETRY_MAX_SECONDS", 4 * 3600)
+WEBHOOK_MAX_ATTEMPTS = envint("VIDEOTERMIN_WEBHOOK_MAX_ATTEMPTS", 12)
+# A delivery being sent is held this long; a worker killed meanwhile loses it then. The sweep
+# that takes up lost and due deliveries runs this often.
+WEBHOOK_LEASE_SECONDS = envint("VIDEOTERMIN_WEBHOOK_LEASE_SECONDS", 60)
+WEBHOOK_SWEEP_SECONDS = envint("VIDEOTERMIN_WEBHOOK_SWEEP_SECONDS", 60)
+# Events and their delivery log are deleted after this many days.
+WEBHOOK_KEEP_DAYS = envint("VIDEOTERMIN_WEBHOOK_KEEP_DAYS", 14)
+if WEBHOOK_LEASE_SECONDS <= WEBHOOK_TIMEOUT_SECONDS:
+    raise ImproperlyConfigured(
+        "VIDEOTERMIN_WEBHOOK_LEASE_SECONDS must be longer than VIDEOTERMIN_WEBHOOK_TIMEOUT_SECONDS."
+    )
+
 # How far ahead appointments can be booked (days).
 BOOKING_HORIZON_DAYS = envint("VIDEOTERMIN_BOOKING_HORIZON_DAYS", 730)
+# Self-service booking (booking/): how long a slot chosen on a public booking page is held
+# until its e-mail is confirmed; how long a booking link works by default, and how long an
+# expired one is still recognised as expired (then deleted); how often the public page may
+# send e-mail, per client address, per e-mail address and for everybody together.
+BOOKING_HOLD_MINUTES = envint("VIDEOTERMIN_BOOKING_HOLD_MINUTES", 15)
+BOOKING_INVITATION_DAYS = envint("VIDEOTERMIN_BOOKING_LINK_DAYS", 14)
+BOOKING_INVITATION_KEEP_DAYS = envint("VIDEOTERMIN_BOOKING_LINK_KEEP_DAYS", 14)
+BOOKING_REQUEST_LIMIT = envstr("VIDEOTERMIN_BOOKING_REQUEST_LIMIT", "10/hour")
+BOOKING_EMAIL_LIMIT = envstr("VIDEOTERMIN_BOOKING_EMAIL_LIMIT", "3/day")
+BOOKING_GLOBAL_LIMIT = envstr("VIDEOTERMIN_BOOKING_GLOBAL_LIMIT", "300/hour")
 
 # Signaling limits: messages larger than this are refused without being parsed.
 SIGNALING_MAX_MESSAGE_BYTES = envint("VIDEOTERMIN_SIGNALING_MAX_BYTES", 64 * 1024)
@@ -384,14 +425,58 @@ NETWORK_PROBE_LIMIT = envint("VIDEOTERMIN_NETWORK_PROBE_LIMIT", 20)
 LINK_LOOKUP_LIMIT = envstr("VIDEOTERMIN_LINK_LOOKUP_LIMIT", "30/minute")
 LINK_LOOKUP_GLOBAL_LIMIT = envstr("VIDEOTERMIN_LINK_LOOKUP_GLOBAL_LIMIT", "1000/minute")
 
+# The integration API (/api/v1/, docs/api.md): calls per key (a limits string), the largest
+# JSON body read, how long the previous secret of a rotated key keeps working, and how long an
+# answer under an Idempotency-Key is kept for retries.
+API_RATE_LIMIT = envstr("VIDEOTERMIN_API_RATE_LIMIT", "300/minute")
+API_MAX_BODY_BYTES = envint("VIDEOTERMIN_API_MAX_BODY_BYTES", 32 * 1024)
+API_KEY_OVERLAP_HOURS = envint("VIDEOTERMIN_API_KEY_OVERLAP_HOURS", 24)
+API_IDEMPOTENCY_HOURS = envint("VIDEOTERMIN_API_IDEMPOTENCY_HOURS", 24)
+
+# Monitoring (monitoring/, docs/operations.md): /healthz, /readyz and /metrics. Each readiness
+# check gets this long; a scrape waits this long for the database's numbers.
+READYZ_TIMEOUT_SECONDS = envint("VIDEOTERMIN_READYZ_TIMEOUT_MS", 1000) / 1000
+METRICS_DATABASE_TIMEOUT_SECONDS = envint("VIDEOTERMIN_METRICS_DATABASE_TIMEOUT_MS", 3000) / 1000
+# /metrics needs the bearer token, or a client address in these networks, or both when both are
+# set; with neither it is off. The demo answers its own machine.
+METRICS_TOKEN = envstr("METRICS_TOKEN")
+METRICS_ALLOWED = envlist("METRICS_ALLOWED", "" if PRODUCTION else "127.0.0.1,::1")
+if METRICS_TOKEN and len(METRICS_TOKEN) < 32:
+    raise ImproperlyConfigured("METRICS_TOKEN must have at least 32 characters.")
+for _network in METRICS_ALLOWED:
+    try:
+        ipaddress.ip_network(_network, strict=False)
+    except ValueError:
+        raise ImproperlyConfigured(
+            f"METRICS_ALLOWED: {_network!r} is not an address or network."
+        ) from None
+# Logs: readable lines (the default), or one JSON object a line for a log collector
+# (structlog, monitoring/logs.py).
+LOG_FORMAT = envstr("LOG_FORMAT", "console")
+if LOG_FORMAT not in ("console", "json"):
+    raise ImproperlyConfigured("LOG_FORMAT must be 'console' or 'json'.")
+
+# With JSON, uvicorn's own lines (its errors, a worker's start and stop) are JSON too.
+_JSON_LOGGERS = (
+    {"uvicorn": {"handlers": ["console"], "propagate": False}} if LOG_FORMAT == "json" else {}
+)
+
 # Every record is made with link tokens and participant ids shortened (lib/logging.py).
 LOGGING_CONFIG = "videotermin.lib.logging.configure"
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        "json": {"()": "videotermin.monitoring.logs.JsonFormatter"},
+    },
     "filters": {"refusals": {"()": "videotermin.lib.logging.RefusalsWithoutTraceback"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "json" if LOG_FORMAT == "json" else "plain",
+        }
+    },
     "root": {"handlers": ["console"], "level": envstr("LOG_LEVEL", "INFO")},
     "loggers": {
         # A client's bad Host header or unreadable body: one line, no traceback of Django's code.
@@ -408,5 +493,6 @@ LOGGING = {
         # httpx logs every request's URL, and Janus's long poll carries the API secret in it.
         "httpx": {"level": "WARNING"},
         "httpcore": {"level": "WARNING"},
+        **_JSON_LOGGERS,
     },
 }

@@ -23,6 +23,7 @@ from videotermin.administration.rules import NotAllowed, require_admin
 from videotermin.agencies.models import Agency, Location, StaffMember
 from videotermin.appointments.models import Appointment
 from videotermin.audit import services as audit
+from videotermin.resources import licences
 
 INVITATION_VALIDITY = timedelta(hours=72)
 
@@ -107,6 +108,8 @@ def invite(
     require_admin(agency, by)
     _lock(agency)
     _check_choices(agency, role, location)
+    if role != StaffMember.Role.ANALYST and (refusal := licences.seat_refusal(agency.pk)):
+        raise NotAllowed(refusal)
     if language not in dict(settings.LANGUAGES):
         raise ValueError(f"not a language: {language}")
     email = get_user_model().objects.normalize_email(email.strip())
@@ -186,6 +189,20 @@ def change(staff: StaffMember, *, by, role: str, location: Location | None) -> S
             raise NotAllowed(_("You cannot take away your own administrator role."))
         if _is_last_admin(staff):
             raise NotAllowed(_("The agency's last active administrator stays an administrator."))
+        if role == StaffMember.Role.ANALYST and future_appointments(staff.user):
+            raise NotAllowed(
+                _(
+                    "An analyst hosts no consultations: hand this person's appointments still "
+                    "to come over to a colleague first."
+                )
+            )
+        # An analyst who becomes a counselor or an administrator takes a seat.
+        if (
+            staff.is_analyst
+            and staff.user.is_active
+            and (refusal := licences.seat_refusal(staff.agency_id))
+        ):
+            raise NotAllowed(refusal)
         staff.role = role
         changed.append("role")
     if location != staff.location:
@@ -268,6 +285,8 @@ def reactivate(staff: StaffMember, *, by) -> None:
     user = get_user_model().objects.get(pk=staff.user_id)
     if user.is_active:
         return
+    if not staff.is_analyst and (refusal := licences.seat_refusal(staff.agency_id)):
+        raise NotAllowed(refusal)
     user.is_active = True
     user.save(update_fields=["is_active"])
     audit.record("staff.reactivated", agency=staff.agency, by=by, staff=audit.actor_ref(user))

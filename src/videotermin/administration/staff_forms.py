@@ -20,6 +20,12 @@ def _location_field(field: forms.Field, agency: Agency, current: Location | None
     field.queryset = agency.locations.filter(Q(active=True) | keep).order_by("name")
 
 
+ROLE_HELP = _(
+    "Counselors hold consultations. Administrators also run the agency. Analysts see the "
+    "anonymous statistics only: no appointments and no personal data."
+)
+
+
 class InviteForm(forms.Form):
     first_name = forms.CharField(label=_("First name"), max_length=150)
     last_name = forms.CharField(label=_("Last name"), max_length=150)
@@ -30,7 +36,10 @@ class InviteForm(forms.Form):
         help_text=_("The invitation goes here; it is also the user name for signing in."),
     )
     role = forms.ChoiceField(
-        label=_("Role"), choices=StaffMember.Role.choices, initial=StaffMember.Role.COUNSELOR
+        label=_("Role"),
+        choices=StaffMember.Role.choices,
+        initial=StaffMember.Role.COUNSELOR,
+        help_text=ROLE_HELP,
     )
     location = forms.ModelChoiceField(
         label=_("Usual location"), queryset=Location.objects.none(), required=False
@@ -47,7 +56,7 @@ class InviteForm(forms.Form):
 
 
 class StaffForm(forms.Form):
-    role = forms.ChoiceField(label=_("Role"), choices=StaffMember.Role.choices)
+    role = forms.ChoiceField(label=_("Role"), choices=StaffMember.Role.choices, help_text=ROLE_HELP)
     location = forms.ModelChoiceField(
         label=_("Usual location"), queryset=Location.objects.none(), required=False
     )

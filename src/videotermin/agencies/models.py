@@ -83,7 +83,10 @@ class Agency(models.Model):
         return self.name
 
     def clean(self) -> None:
-        if self.relay_only and not settings.TURN_URLS:
+        # TURN_URLS or a registered TURN server (imported here: resources' models need ours).
+        from videotermin.resources import placement
+
+        if self.relay_only and not placement.turn_servers():
             raise ValidationError(
                 {"relay_only": _("Relay only needs a TURN server: set TURN_URLS first.")}
             )
@@ -158,6 +161,8 @@ class StaffMember(models.Model):
         COUNSELOR = "counselor", _("counselor")
         # Runs the agency: locations, staff accounts, texts, retention, security, audit log.
         ADMIN = "admin", _("administrator")
+        # Reads the anonymous statistics only: no appointments, no personal data.
+        ANALYST = "analyst", _("analyst")
 
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     user = models.OneToOneField(
@@ -179,3 +184,16 @@ class StaffMember(models.Model):
     @property
     def is_admin(self) -> bool:
         return self.role == self.Role.ADMIN
+
+    @property
+    def is_analyst(self) -> bool:
+        return self.role == self.Role.ANALYST
+
+    @property
+    def sees_appointments(self) -> bool:
+        """Counselors and administrators work with appointments; an analyst never sees one."""
+        return self.role != self.Role.ANALYST
+
+    @property
+    def sees_statistics(self) -> bool:
+        return self.role in (self.Role.ADMIN, self.Role.ANALYST)

@@ -33,9 +33,10 @@ class AppointmentQuerySet(models.QuerySet["Appointment"]):
         return self.filter(agency=agency)
 
     def visible_to(self, user) -> "AppointmentQuerySet":
-        """The appointments a staff user may see: those of their own agency, nothing else."""
+        """The appointments a staff user may see: those of their own agency, nothing else (and
+        nothing at all for an analyst, who reads only the anonymous statistics)."""
         staff = getattr(user, "staff", None)
-        if staff is None or not user.is_active:
+        if staff is None or not user.is_active or not staff.sees_appointments:
             return self.none()
         return self.filter(agency_id=staff.agency_id)
 
@@ -209,6 +210,12 @@ class Member(models.Model):
     # replaces both.
     session = models.CharField(max_length=32, blank=True)
     channel = models.CharField(max_length=200, blank=True)
+    # The session of the page's last connection: a page that lost its socket comes back under it
+    # and keeps its peer connections (the media never touched the server).
+    last_session = models.CharField(max_length=32, blank=True)
+    # The application process that holds the socket (calls.Node): gone with its lease, the
+    # member is no longer connected.
+    node = models.CharField(max_length=100, blank=True)
     waiting_since = models.DateTimeField(null=True, blank=True)
     admitted_at = models.DateTimeField(null=True, blank=True)
     left_at = models.DateTimeField(null=True, blank=True)

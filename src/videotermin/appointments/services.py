@@ -6,6 +6,7 @@ audited with a dotted action name that names people only by pseudonym, and is an
 agency's staff (day view) and to the room after the transaction commits.
 """
 
+import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -30,6 +31,8 @@ from videotermin.calls.state import (
 )
 from videotermin.lib.events import agency_group, publish
 from videotermin.lib.tokens import hash_token, new_token
+from videotermin.resources import licences
+from videotermin.webhooks.outbox import emit
 
 Role = Member.Role
 MIN_DURATION_MINUTES, MAX_DURATION_MINUTES = 5, 480
@@ -85,6 +88,8 @@ def announce(appointment: Appointment) -> None:
         agency_group(appointment.agency_id),
         "appointment.changed",
         appointment=str(appointment.public_id),
+        # Names this change: the day views of one process describe it once (staff/consumers.py).
+        change=secrets.token_hex(6),
     )
 
 
@@ -113,7 +118,12 @@ def _require_staff(appointment: Appointment, by) -> None:
             return
     else:
         staff = getattr(by, "staff", None)
-        if staff is not None and staff.agency_id == appointment.agency_id:
+        # An analyst belongs to the agency but never to its appointments.
+        if (
+            staff is not None
+            and staff.agency_id == appointment.agency_id
+            and staff.sees_appointments
+        ):
             return
     raise NotAllowed(_("Only staff of this agency may do this."))
 
@@ -153,6 +163,8 @@ def _require_room_for_one_more(appointment: Appointment) -> None:
     present = appointment.members.filter(removed_at__isnull=True).count()
     if present >= MAX_MEMBERS:
         raise NotAllowed(_too_many())
+    if refusal := licences.group_refusal(appointment.agency_id, present + 1):
+        raise NotAllowed(refusal)
 
 
 def _invite(appointment: Appointment, invitee: Invitee) -> tuple[Member, str]:
@@ -187,7 +199,13 @@ def create_appointment(
     agency_id = by.agency_id if isinstance(by, AgencySystem) else _staff_agency(by)
     counselor = by if counselor is None and not isinstance(by, AgencySystem) else counselor
     host = getattr(counselor, "staff", None)
-    if host is None or host.agency_id != agency_id or not counselor.is_active:
+    # An analyst belongs to the staff but never hosts.
+    if (
+        host is None
+        or host.agency_id != agency_id
+        or not counselor.is_active
+        or not host.sees_appointments
+    ):
         raise NotAllowed(_("The counselor must be an active member of this agency's staff."))
     if location.agency_id != agency_id:
         raise NotAllowed(_("This location belongs to another agency."))
@@ -197,6 +215,8 @@ def create_appointment(
         raise ValueError("one citizen and extra participants only")
     if 2 + len(extras) > MAX_MEMBERS:
         raise NotAllowed(_too_many())
+    if refusal := licences.group_refusal(agency_id, 2 + len(extras)):
+        raise NotAllowed(refusal)
     _require_sane_time(starts_at, duration_minutes)
     appointment = Appointment.objects.create(
         agency_id=agency_id,
@@ -215,6 +235,8 @@ def create_appointment(
         appointment=appointment,
         members=[{"member": m.audit_ref, "role": m.role} for m, _token in invited],
     )
+    for member, _token in invited:
+        emit(appointment, "member.invited", member=member)
     if send_invitation:
         for member, member_token in invited:
             _send(member, member_token, emails.Kind.INVITATION)
@@ -224,7 +246,7 @@ def create_appointment(
 
 def _staff_agency(by) -> int:
     staff = getattr(by, "staff", None)
-    if staff is None:
+    if staff is None or not staff.sees_appointments:
         raise NotAllowed(_("Only staff of this agency may do this."))
     return staff.agency_id
 
@@ -393,6 +415,7 @@ def add_member(appointment: Appointment, invitee: Invitee, *, by) -> tuple[Membe
         member=member.audit_ref,
         role=member.role,
     )
+    emit(appointment, "member.invited", member=member)
     _send(member, token, emails.Kind.INVITATION)
     publish_member(member, "added")
     announce(appointment)
@@ -425,6 +448,7 @@ def remove_member(member: Member, *, by) -> Member:
         member=member.audit_ref,
         role=member.role,
     )
+    emit(appointment, "member.left", member=member, reason="removed")
     publish_member(member, "left")
     close_connection(channel, "removed")
     if not member.is_staff and not appointment.call_ended_at and not appointment.cancelled_at:
@@ -460,6 +484,7 @@ def cancel_appointment(appointment: Appointment, *, by) -> Appointment:
     appointment.sequence += 1
     appointment.save(update_fields=["cancelled_at", "sequence", "updated_at"])
     record("appointment.cancelled", agency=appointment.agency, by=by, appointment=appointment)
+    emit(appointment, "consultation.cancelled", cancelled_at=appointment.cancelled_at)
     for member in appointment.externals():
         _send(member, None, emails.Kind.CANCELLATION)
     close_room(appointment, "cancelled")

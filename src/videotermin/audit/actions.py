@@ -28,7 +28,9 @@ CONSENT = _("Consent")
 SIGN_IN = _("Sign-in and security")
 STAFF = _("Staff accounts")
 ADMINISTRATION = _("Administration")
+BOOKING = _("Self-service booking")
 DATA_PROTECTION = _("Data protection")
+INTEGRATION = _("Integration API")
 OTHER = _("Other")
 
 ACTIONS: dict[str, Action] = {
@@ -43,6 +45,7 @@ ACTIONS: dict[str, Action] = {
         Action("member.invited", _("Person invited"), PEOPLE),
         Action("member.changed", _("Person's details changed"), PEOPLE),
         Action("member.invitation_resent", _("Invitation sent again"), PEOPLE),
+        Action("member.link_issued", _("Personal link issued to the agency's system"), PEOPLE),
         Action("member.removed", _("Person removed"), PEOPLE),
         Action("member.colleague_joined", _("Colleague joined"), PEOPLE),
         Action("member.admitted", _("Person admitted"), PEOPLE),
@@ -82,6 +85,32 @@ ACTIONS: dict[str, Action] = {
         Action("agency.location_reopened", _("Location reopened"), ADMINISTRATION),
         Action("agency.location_removed", _("Location removed"), ADMINISTRATION),
         Action("audit.exported", _("Audit log exported"), ADMINISTRATION),
+        Action("licence.changed", _("Licence changed"), ADMINISTRATION),
+        Action("stats.viewed", _("Statistics viewed"), ADMINISTRATION),
+        Action("stats.exported", _("Statistics exported"), ADMINISTRATION),
+        Action("booking.schedule_created", _("Booking hours published"), BOOKING),
+        Action("booking.schedule_changed", _("Booking hours changed"), BOOKING),
+        Action("booking.schedule_removed", _("Booking hours removed"), BOOKING),
+        Action("booking.page_switched", _("Public booking page switched on or off"), BOOKING),
+        Action("booking.invitation_issued", _("Booking link issued"), BOOKING),
+        Action("webhook.endpoint_added", _("Webhook endpoint added"), ADMINISTRATION),
+        Action("webhook.endpoint_changed", _("Webhook endpoint changed"), ADMINISTRATION),
+        Action("webhook.endpoint_removed", _("Webhook endpoint removed"), ADMINISTRATION),
+        Action("webhook.secret_rotated", _("Webhook signing secret renewed"), ADMINISTRATION),
+        Action("webhook.test_sent", _("Webhook test event sent"), ADMINISTRATION),
+        Action("webhook.delivery_replayed", _("Webhook delivery sent again"), ADMINISTRATION),
+        Action("api.key_created", _("API key created"), INTEGRATION),
+        Action("api.key_rotated", _("API key rotated"), INTEGRATION),
+        Action("api.key_revoked", _("API key revoked"), INTEGRATION),
+        Action("api.appointments_listed", _("Appointments listed through the API"), INTEGRATION),
+        Action("api.appointment_read", _("Appointment read through the API"), INTEGRATION),
+        Action(
+            "api.members_listed", _("People of an appointment read through the API"), INTEGRATION
+        ),
+        Action("api.member_read", _("Person read through the API"), INTEGRATION),
+        Action("api.locations_listed", _("Locations read through the API"), INTEGRATION),
+        Action("api.counselors_listed", _("Staff read through the API"), INTEGRATION),
+        Action("api.refused", _("API call refused"), INTEGRATION),
         Action(
             "privacy.appointment_deleted",
             _("Personal data of an appointment deleted"),
@@ -143,6 +172,28 @@ DETAILS = {
     "action": _("Action"),
     "actor": _("Staff member"),
     "appointment": _("Appointment reference"),
+    "schedule": _("Booking hours"),
+    "page": _("Booking page"),
+    "enabled": _("Switched on"),
+    "invitation": _("Booking link"),
+    "key": _("API key"),
+    "scope": _("Scope"),
+    "overlap_hours": _("Previous secret valid for (hours)"),
+    "count": _("Number"),
+    "method": _("Method"),
+    "path": _("Address"),
+    "status": _("Status"),
+    "problem": _("Problem"),
+    "day": _("Day"),
+    "state": _("State"),
+    "counselor": _("Counselor"),
+    "endpoint": _("Webhook endpoint"),
+    "events": _("Webhook events"),
+    "delivery": _("Webhook delivery"),
+    "format": _("Format"),
+    "seats": _("Counselor seats"),
+    "concurrent": _("Consultations at the same time"),
+    "group": _("People in one consultation"),
 }
 
 REASONS = {

@@ -5,25 +5,33 @@ The consumer keeps the room's members as the services last published them, so re
 or a network sample and passing on a member's change cost no database query.
 """
 
+import asyncio
+import contextlib
 import logging
+import re
 import secrets
+import time
 from typing import Any
+from urllib.parse import parse_qs
 
 from channels.db import database_sync_to_async
-from channels.exceptions import StopConsumer
+from channels.exceptions import ChannelFull, StopConsumer
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.conf import settings
+from django.db import DatabaseError
 from django.utils import translation
 from django.utils.translation import gettext as _
 
 from videotermin.appointments import services as appointments
 from videotermin.appointments.models import MAX_MEMBERS, Appointment, Member
 from videotermin.appointments.services import NotAllowed
-from videotermin.calls import ice, protocol, services
+from videotermin.calls import ice, presence, protocol, services
 from videotermin.calls.state import appointment_entry, opened_members, snapshot
 from videotermin.lib import ratelimit
 from videotermin.lib.events import room_group
 from videotermin.lib.i18n import socket_language, staff_language
+from videotermin.monitoring import metrics
+from videotermin.stats import services as stats
 
 logger = logging.getLogger(__name__)
 
@@ -33,6 +41,14 @@ CLOSE_SERVER_ERROR = 1011  # the page reconnects
 CLOSE_FORBIDDEN = 4403
 CLOSE_SUPERSEDED = 4409
 CLOSE_CLOSED = 4410
+# A page pings every few seconds (protocol.js); one silent for this long is gone, however its
+# socket was cut, and its member no longer connected.
+IDLE_SECONDS = 20
+# An admission first asks the waiting person's socket, on whichever node it is, whether it is
+# still there: a node killed a moment ago leaves its members "waiting" until its lease runs out
+# (calls/presence.py), and nobody whose page is gone may be let in meanwhile.
+PROBE_SECONDS = 2.0
+SESSION = re.compile(r"[0-9a-f]{16}")
 
 ERROR_MESSAGES = {
     "invalid": lambda: _("The message could not be understood."),
@@ -41,6 +57,7 @@ ERROR_MESSAGES = {
     "unknown_type": lambda: _("This kind of message is not known."),
     "forbidden": lambda: _("You are not allowed to do this."),
     "rate_limited": lambda: _("Too many messages; please slow down."),
+    "unavailable": lambda: _("The server could not do this just now. Please try again."),
 }
 
 
@@ -77,6 +94,13 @@ class RoomConsumer(AsyncJsonWebsocketConsumer):
     member: Member
     # False until the member is in the room, and again once the room closed for this connection.
     active = False
+    watchdog: asyncio.Task | None = None
+    # Whether this socket counts for the process's lease (calls/presence.py).
+    renewing = False
+    # The quality mode this page last said it sends in (network samples).
+    sending_mode: str | None = None
+    # When the page last sent anything (time.monotonic()).
+    heard = 0.0
     # The room as last published: member id -> server-side delta (calls/state.room_event).
     table: dict[str, dict[str, Any]]
     # The members this page has been told about (what it may see of the room).
@@ -102,19 +126,39 @@ class RoomConsumer(AsyncJsonWebsocketConsumer):
         if member.is_staff:
             self.language = staff_language(self.language)
         self.session = secrets.token_hex(8)
+        # A page that lost its socket asks to go on under its session (services.connect).
+        asked = parse_qs(self.scope.get("query_string", b"").decode("latin-1")).get("resume", [""])
+        self.resume = asked[0] if SESSION.fullmatch(asked[0]) else ""
         self.limit_key = f"room:member:{self.me}"
         self.group = room_group(member.appointment.public_id)
         self.table, self.shown = {}, set()
         await self.accept()
+        await presence.start()
+        self.renewing = True
         # Join the group before reading the room: no change can fall between the two.
         await self.channel_layer.group_add(self.group, self.channel_name)
         try:
             appointment, members = await database_sync_to_async(self._arrive)()
         except NotAllowed as reason:
             await self.channel_layer.group_discard(self.group, self.channel_name)
+            self._stop_renewing()
             await self._refuse(reason, accepted=True)
             return
+        except Exception:
+            # Stored, but not announced (the channel layer failed after the commit): undo the
+            # connection, so no member stays "connected" through a socket that is gone, and let
+            # the page come back when the layer does.
+            logger.warning("A room socket could not join; its page reconnects", exc_info=True)
+            self._stop_renewing()
+            with contextlib.suppress(Exception):
+                await database_sync_to_async(services.disconnect)(
+                    self.member, channel=self.channel_name
+                )
+            await self.close(code=CLOSE_SERVER_ERROR)
+            return
         self.active = True
+        self.heard = time.monotonic()
+        self.watchdog = asyncio.get_running_loop().create_task(self._watch())
         for event in members:
             self.table[event["member"]["id"]] = event
         visible = [event for event in members if self._visible(event)]
@@ -145,9 +189,15 @@ class RoomConsumer(AsyncJsonWebsocketConsumer):
         headers = dict(self.scope.get("headers", []))
         user_agent = headers.get(b"user-agent", b"").decode(errors="replace")
         member = services.connect(
-            self.member, session=self.session, channel=self.channel_name, user_agent=user_agent
+            self.member,
+            session=self.session,
+            channel=self.channel_name,
+            user_agent=user_agent,
+            resume=self.resume,
+            node=presence.NODE,
         )
         self.member = member
+        self.session = member.session
         return appointment_entry(member.appointment), snapshot(member.appointment)
 
     def _ice(self) -> dict[str, Any]:
@@ -157,11 +207,24 @@ class RoomConsumer(AsyncJsonWebsocketConsumer):
         return ice.ice_config(member.appointment.agency, member_id)
 
     async def disconnect(self, code: int) -> None:
+        self._stop_renewing()
         if not self.active:
             return
         self.active = False
+        if self.watchdog is not None and self.watchdog is not asyncio.current_task():
+            self.watchdog.cancel()
         await self.channel_layer.group_discard(self.group, self.channel_name)
-        await database_sync_to_async(services.disconnect)(self.member, session=self.session)
+        await database_sync_to_async(services.disconnect)(self.member, channel=self.channel_name)
+
+    async def _watch(self) -> None:
+        """Close a socket whose page has gone silent: cut off without a close (a dead network,
+        a sleeping laptop), it would otherwise hold its member "in the call" for minutes."""
+        while self.active:
+            await asyncio.sleep(IDLE_SECONDS / 4)
+            if time.monotonic() - self.heard > IDLE_SECONDS:
+                await self.disconnect(CLOSE_GONE)
+                await self.close(code=CLOSE_GONE)
+                return
 
     async def dispatch(self, message: dict[str, Any]) -> None:
         try:
@@ -182,6 +245,7 @@ class RoomConsumer(AsyncJsonWebsocketConsumer):
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
         if not self.active:
             return
+        self.heard = time.monotonic()
         with translation.override(self.language):
             if not await ratelimit.hit(f"{self.limit_key}:frames", FLOOD_LIMIT):
                 await self._error("rate_limited")
@@ -202,10 +266,16 @@ class RoomConsumer(AsyncJsonWebsocketConsumer):
                 await self._error("rate_limited", ref=message.type)
                 return
             handler = getattr(self, f"got_{message.type}")
+            metrics.received(self, message)
             try:
                 await handler(message)
             except NotAllowed as reason:
                 await self._error("not_allowed", str(reason), ref=message.type)
+            except DatabaseError:
+                # The database is away for a moment: this one message fails, the socket and
+                # the call stay (the services' transactions left nothing half done).
+                logger.warning("A room message failed on the database", exc_info=True)
+                await self._error("unavailable", ref=message.type)
 
     # Inbound messages -------------------------------------------------------------------------
 
@@ -219,6 +289,7 @@ class RoomConsumer(AsyncJsonWebsocketConsumer):
     async def got_status(self, message: protocol.Status) -> None:
         if message.network is not None:
             await self._relay_network(message.network.model_dump())
+            await self._note_mode(message.network.mode)
         fields = {
             "camera": message.camera,
             "microphone": message.microphone,
@@ -229,6 +300,16 @@ class RoomConsumer(AsyncJsonWebsocketConsumer):
             self.member = await database_sync_to_async(services.update_status)(
                 self.member, **fields
             )
+
+    async def _note_mode(self, mode: str) -> None:
+        """The quality a page of someone invited by link sends in, for the consultation's
+        anonymous fact: a write per change of mode, none per sample."""
+        if self.member.is_staff or mode == self.sending_mode:
+            return
+        await database_sync_to_async(stats.note_sending_mode)(
+            self.member.appointment_id, previous=self.sending_mode, mode=mode
+        )
+        self.sending_mode = mode
 
     async def _relay_network(self, network: dict[str, Any]) -> None:
         """A live network sample goes to the staff's pages only, and is never stored."""
@@ -275,7 +356,25 @@ class RoomConsumer(AsyncJsonWebsocketConsumer):
         )
 
     async def got_admit(self, message: protocol.Admit) -> None:
+        if not await self._answers(str(message.member)):
+            raise NotAllowed(_("This person is not connected at the moment."))
         await self._act(services.admit, message.member)
+
+    async def _answers(self, member_id: str) -> bool:
+        """Whether the member's socket answers through the channel layer within PROBE_SECONDS.
+        A member without a socket is left to the services, which refuse with their own reason."""
+        event = self.table.get(member_id)
+        channel = event["channel"] if event is not None else ""
+        if not channel:
+            return True
+        reply = await self.channel_layer.new_channel()
+        try:
+            await self.channel_layer.send(channel, {"type": "room.probe", "reply": reply})
+            await asyncio.wait_for(self.channel_layer.receive(reply), PROBE_SECONDS)
+        except (TimeoutError, ChannelFull):
+            # Nobody reads that channel any more (a full one has had no reader for a while).
+            return False
+        return True
 
     async def got_identity(self, message: protocol.Identity) -> None:
         await self._act(services.confirm_identity, message.member)
@@ -307,6 +406,9 @@ class RoomConsumer(AsyncJsonWebsocketConsumer):
 
     async def got_leave(self, message: protocol.Leave) -> None:
         await database_sync_to_async(services.leave)(self.member)
+
+    async def got_media_started(self, message: protocol.MediaStarted) -> None:
+        await database_sync_to_async(metrics.media_started)(self.member)
 
     async def _act(self, service, member_id, **kwargs: Any) -> None:
         """Call a service on another member of this room, acting as this connection's member."""
@@ -376,6 +478,11 @@ class RoomConsumer(AsyncJsonWebsocketConsumer):
             payload = {key: event[key] for key in ("member", "session", "network")}
             await self.send_json({"type": "network", "v": protocol.VERSION, **payload})
 
+    async def room_probe(self, event: dict[str, Any]) -> None:
+        """Another connection asks whether this socket is still there (`_answers`)."""
+        if self.active:
+            await self.channel_layer.send(event["reply"], {"type": "room.probe.answer"})
+
     async def room_kicked(self, event: dict[str, Any]) -> None:
         """This connection must go: superseded by a newer one, removed, or left."""
         await self._close_for_good(
@@ -390,10 +497,18 @@ class RoomConsumer(AsyncJsonWebsocketConsumer):
             return
         await self.send_json({"type": "closed", "v": protocol.VERSION, "reason": reason})
         self.active = False
+        self._stop_renewing()
+        if self.watchdog is not None:
+            self.watchdog.cancel()
         await self.channel_layer.group_discard(self.group, self.channel_name)
         await self.close(code=code)
 
     # Helpers ----------------------------------------------------------------------------------
+
+    def _stop_renewing(self) -> None:
+        if self.renewing:
+            self.renewing = False
+            presence.stop()
 
     def _in_call(self, member_id: str, session: str) -> bool:
         event = self.table.get(member_id)
@@ -412,6 +527,7 @@ class RoomConsumer(AsyncJsonWebsocketConsumer):
 
     async def _error(self, code: str, message: str | None = None, ref: str | None = None) -> None:
         text = message or ERROR_MESSAGES.get(code, ERROR_MESSAGES["invalid"])()
+        metrics.refused(code)
         await self.send_json(
             {"type": "error", "v": protocol.VERSION, "code": code, "message": text, "ref": ref}
         )

@@ -17,6 +17,8 @@ from typing import Any, Literal
 from django.conf import settings
 from django.utils.crypto import salted_hmac
 
+from videotermin.resources import placement
+
 Policy = Literal["relay", "all"]
 
 
@@ -40,13 +42,12 @@ def ice_servers(member_id: str) -> list[dict[str, Any]]:
     servers: list[dict[str, Any]] = []
     if settings.STUN_URLS:
         servers.append({"urls": list(settings.STUN_URLS)})
-    if settings.TURN_URLS:
+    # TURN_URLS, or the registered TURN server this member is placed on (resources/).
+    for turn in placement.turn_servers(member_id):
         username, credential = turn_credentials(
-            member_id, secret=settings.TURN_SECRET, ttl=settings.TURN_TTL_SECONDS
+            member_id, secret=turn.secret, ttl=settings.TURN_TTL_SECONDS
         )
-        servers.append(
-            {"urls": list(settings.TURN_URLS), "username": username, "credential": credential}
-        )
+        servers.append({"urls": list(turn.urls), "username": username, "credential": credential})
     return servers
 
 
@@ -56,7 +57,7 @@ def relay_missing(agency) -> bool:
     Falling back to direct connections would expose the addresses the agency chose to hide, so
     the policy stays "relay" and the counselor is told (calls/counselor_room.html).
     """
-    return agency.relay_only and not settings.TURN_URLS
+    return agency.relay_only and not placement.turn_servers()
 
 
 def ice_policy(agency) -> Policy:
@@ -67,10 +68,12 @@ def ice_policy(agency) -> Policy:
 def ice_config(agency, member_id: str) -> dict[str, Any]:
     """The `ice` field of `welcome` and `ice`: servers, transport policy, and how many seconds
     the TURN credentials are valid (null without TURN), so the page asks again in time."""
+    servers = ice_servers(member_id)
+    with_turn = any("credential" in server for server in servers)
     return {
-        "servers": ice_servers(member_id),
+        "servers": servers,
         "policy": ice_policy(agency),
-        "ttl": settings.TURN_TTL_SECONDS if settings.TURN_URLS else None,
+        "ttl": settings.TURN_TTL_SECONDS if with_turn else None,
     }
 
 

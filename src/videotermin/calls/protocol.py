@@ -119,6 +119,12 @@ class IceRefresh(Message):
     type: Literal["ice_refresh"]
 
 
+class MediaStarted(Message):
+    """The page's first peer connection came up: media flows (for the metrics only)."""
+
+    type: Literal["media_started"]
+
+
 class Leave(Message):
     type: Literal["leave"]
 
@@ -138,7 +144,8 @@ Inbound = Annotated[
     | HandOver
     | Leave
     | End
-    | IceRefresh,
+    | IceRefresh
+    | MediaStarted,
     Field(discriminator="type"),
 ]
 _inbound = TypeAdapter(Inbound)

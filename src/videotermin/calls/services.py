@@ -21,55 +21,98 @@ from videotermin.appointments.services import (
     save_member,
 )
 from videotermin.audit.services import record
+from videotermin.calls import presence
 from videotermin.calls.state import close_connection, close_room, publish_appointment
 from videotermin.lib.useragent import describe_user_agent
+from videotermin.monitoring.metrics import admitted, join_failed
+from videotermin.resources import licences
 from videotermin.stats.services import record_fact
+from videotermin.webhooks.outbox import emit
 
 Presence = Member.Presence
 PERMISSIONS = ("share_screen", "send_documents", "chat")
 
 
 @transaction.atomic
-def connect(member: Member, *, session: str, channel: str, user_agent: str = "") -> Member:
+def connect(
+    member: Member,
+    *,
+    session: str,
+    channel: str,
+    user_agent: str = "",
+    resume: str = "",
+    node: str = "",
+) -> Member:
     """The member's page connected: staff are in the call at once; others are back in the call
     if admitted, else in the waiting room. A reload keeps the place in the queue and the
-    admission. An older connection of the same member is told to step aside."""
+    admission. An older connection of the same member is told to step aside.
+
+    A page that lost its socket asks to `resume` its session: when it is this member's current
+    or last one, the member keeps it, so the others' pages keep their peer connections to it and
+    the media goes on. Any other session asked for is ignored. `member.session` tells which."""
     member = locked_member(member)
     appointment = member.appointment
     if member.removed_at:
+        join_failed("removed")
         raise NotAllowed(_("You are no longer invited to this consultation."))
     if appointment.call_ended_at or appointment.cancelled_at:
+        join_failed("ended")
         raise NotAllowed(_("This consultation has already ended."))
     if not member.is_staff:
         if not member.consented_at:
+            join_failed("no_consent")
             raise NotAllowed(_("Please agree to the consent text first."))
         if not can_enter(appointment):
+            join_failed("not_open")
             raise NotAllowed(_("The consultation room is not open now."))
-    previous = member.channel if member.session and member.session != session else ""
+    if resume and resume in (member.session, member.last_session):
+        session = resume
+    previous = member.channel if member.channel and member.channel != channel else ""
+    first_wait = member.waiting_since is None
     if member.is_staff or (member.admitted_at and appointment.is_running):
         member.presence = Presence.IN_CALL
     else:
         member.presence = Presence.WAITING
         member.waiting_since = member.waiting_since or timezone.now()
-    member.session, member.channel = session, channel
-    # A new page shares nothing yet, whatever the previous one did.
-    member.screen_on = False
+    resumed = session == member.session
+    member.session, member.channel, member.node = session, channel, node
+    member.last_session = session
+    if not resumed:
+        # A new page shares nothing yet, whatever the previous one did.
+        member.screen_on = False
     if user_agent and not member.is_staff:
         member.browser, member.operating_system = describe_user_agent(user_agent)
     save_member(member)
+    if member.presence == Presence.WAITING and first_wait:
+        emit(appointment, "member.waiting", member=member, waiting_since=member.waiting_since)
     close_connection(previous, "superseded")
     announce(appointment)
     return member
 
 
 @transaction.atomic
-def disconnect(member: Member, *, session: str) -> None:
+def disconnect(member: Member, *, channel: str) -> None:
     """The page of this connection went away (closed tab, reload, network): not connected for
     now. A newer connection of the same member is left alone."""
+    _not_connected(locked_member(member), channel)
+
+
+@transaction.atomic
+def expire(member: Member, *, node: str) -> bool:
+    """The process that held the member's socket is gone (its lease ran out, calls/presence.py):
+    not connected, as if the socket had closed. False when the member has connected elsewhere
+    meanwhile."""
     member = locked_member(member)
-    if member.session != session:
+    if member.node != node or not member.channel:
+        return False
+    _not_connected(member, member.channel)
+    return True
+
+
+def _not_connected(member: Member, channel: str) -> None:
+    if not channel or member.channel != channel:
         return
-    member.session = member.channel = ""
+    member.session = member.channel = member.node = ""
     member.screen_on = False
     if member.presence in (Presence.WAITING, Presence.IN_CALL):
         member.presence = Presence.AWAY
@@ -106,6 +149,8 @@ def update_status(
     if changed:
         save_member(member, *changed)
         announce(member.appointment)
+    if check is not None:
+        emit(member.appointment, "member.checked", member=member, result=member.check_result)
     return member
 
 
@@ -116,6 +161,13 @@ def admit(member: Member, *, by: Member) -> Member:
     appointment = _require_host(member, by)
     if member.presence != Presence.WAITING:
         raise NotAllowed(_("This person is not in the waiting room."))
+    if not member.channel or (member.node and not presence.alive(member.node)):
+        # Their page's process is gone and the lease not yet swept: no ghost is let in.
+        raise NotAllowed(_("This person is not connected at the moment."))
+    # The first admission starts the call: one more running than the licence allows is refused
+    # to the host, and the person keeps waiting.
+    if not appointment.call_started_at and (refusal := licences.call_refusal(appointment)):
+        raise NotAllowed(refusal)
     now = timezone.now()
     member.admitted_at = now
     member.presence = Presence.IN_CALL
@@ -124,6 +176,10 @@ def admit(member: Member, *, by: Member) -> Member:
         appointment.call_started_at = now
         appointment.save(update_fields=["call_started_at", "updated_at"])
         publish_appointment(appointment)
+    emit(appointment, "member.admitted", member=member, admitted_at=now)
+    transaction.on_commit(admitted)
+    if appointment.call_started_at == now:
+        emit(appointment, "consultation.started", started_at=now)
     record(
         "member.admitted",
         agency=appointment.agency,
@@ -205,6 +261,7 @@ def leave(member: Member) -> None:
     member.screen_on = False
     save_member(member)
     record("member.left", agency=appointment.agency, by=member, appointment=appointment)
+    emit(appointment, "member.left", member=member, reason="hung_up")
     close_connection(channel, "left")
     _end_if_everyone_is_gone(appointment)
     announce(appointment)
@@ -249,6 +306,7 @@ def _end(appointment: Appointment, *, by, reason: str) -> None:
         appointment=appointment,
         reason=reason,
     )
+    emit(appointment, "consultation.ended", reason=reason, ended_at=now)
     publish_appointment(appointment)
     close_room(appointment, "ended")
 

@@ -30,6 +30,9 @@ from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
 from aiortc.contrib.media import MediaRelay
 from django.conf import settings
 
+from videotermin.monitoring import metrics
+from videotermin.resources import placement
+
 logger = logging.getLogger(__name__)
 
 
@@ -53,6 +56,9 @@ class EchoCall:
 class EchoBackend:
     """Places, limit and maximum duration; subclasses open and release the media path."""
 
+    # The backend's name in the metrics (settings.ECHO_BACKEND).
+    name = ""
+
     def __init__(self) -> None:
         self.calls: dict[str, EchoCall] = {}
 
@@ -68,20 +74,26 @@ class EchoBackend:
         """
         await self.close_owner(owner)
         if len(self.calls) >= settings.TEST_CALL_LIMIT:
+            metrics.test_call(self.name, "busy")
             raise Busy
         call = EchoCall(id=secrets.token_hex(8), owner=owner)
         # Take the place before the first await, so that concurrent offers cannot overbook.
         self.calls[call.id] = call
         try:
             answer_sdp = await self.open(call, offer_sdp)
-        except BaseException:
+        except BaseException as error:
             await self.close(call.id)
+            if isinstance(error, Exception):
+                outcome = "invalid" if isinstance(error, ValueError) else "unavailable"
+                metrics.test_call(self.name, outcome)
             raise
         loop = asyncio.get_running_loop()
         call.timer = loop.call_later(
             settings.TEST_CALL_SECONDS, lambda: loop.create_task(self.close(call.id))
         )
         logger.info("test call started (%d running)", len(self.calls))
+        metrics.test_call(self.name, "started")
+        metrics.test_calls_now(self.name, len(self.calls))
         return call.id, answer_sdp
 
     async def close(self, call_id: str) -> None:
@@ -93,6 +105,7 @@ class EchoBackend:
         if call.handle is not None:
             await self.release(call)
         logger.info("test call ended (%d running)", len(self.calls))
+        metrics.test_calls_now(self.name, len(self.calls))
 
     async def close_owner(self, owner: str) -> bool:
         ids = [call.id for call in self.calls.values() if call.owner == owner]
@@ -143,6 +156,8 @@ def without_masked_candidates(sdp: str) -> str:
 
 class AiortcEcho(EchoBackend):
     """Answers with a peer connection in this process that sends back what it receives."""
+
+    name = "aiortc"
 
     async def open(self, call: EchoCall, offer_sdp: str) -> str:
         # No iceServers: the default would silently ask a public STUN server (GUIDE.md).
@@ -196,6 +211,8 @@ class JanusEcho(EchoBackend):
     notices Janus hanging up (ICE or DTLS failed, the browser went away); close() destroys it.
     """
 
+    name = "janus"
+
     def _secret(self) -> dict[str, str]:
         return {"apisecret": settings.JANUS_API_SECRET} if settings.JANUS_API_SECRET else {}
 
@@ -225,7 +242,8 @@ class JanusEcho(EchoBackend):
         return events if isinstance(events, list) else [events]
 
     async def open(self, call: EchoCall, offer_sdp: str) -> str:
-        base = settings.JANUS_URL.rstrip("/")
+        # VIDEOTERMIN_JANUS_URL, or the registered Janus node with the least load (resources/).
+        base = placement.janus_url().rstrip("/")
         client = httpx.AsyncClient(timeout=JANUS_ANSWER_SECONDS)
         try:
             created = await self._request(client, base, {"janus": "create"})

@@ -19,6 +19,7 @@ from videotermin.appointments.services import (
 from videotermin.audit.services import record
 from videotermin.calls.state import close_connection
 from videotermin.consent.models import ConsentDecision, ConsentText
+from videotermin.webhooks.outbox import emit
 
 TEXTS_DIR = Path(__file__).parent / "texts"
 FALLBACK_LANGUAGES = ("en", "de")
@@ -136,6 +137,8 @@ def decide(member: Member, text: ConsentText, *, accepted: bool) -> ConsentDecis
         version=text.version,
         language=text.language,
     )
+    if accepted:
+        emit(appointment, "member.consented", member=member, version=text.version)
     announce(appointment)
     return decision
 

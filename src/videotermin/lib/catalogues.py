@@ -28,6 +28,15 @@ STAFF_ONLY = (
     "agencies/",
     "api/",
     "webhooks/",
+    "monitoring/",
+    # Licences and media servers: the administrators' licence page and refusals to staff.
+    "resources/",
+    # The booking's staff pages; its citizen pages are for everybody.
+    "booking/staff",
+    "booking/publishing.py",
+    "booking/management/",
+    "booking/api.py",
+    "booking/templates/booking/staff/",
     "static/videotermin/js/staff-",
     "static/videotermin/js/look-preview.js",
 )

@@ -4,8 +4,9 @@ from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 
-def database_from_url(url: str, base_dir: Path) -> dict:
-    """Return a Django database configuration for a sqlite:/// or postgres:// address."""
+def database_from_url(url: str, base_dir: Path, pool_size: int = 20) -> dict:
+    """Return a Django database configuration for a sqlite:/// or postgres:// address; with
+    PostgreSQL, each process keeps a pool of at most `pool_size` connections."""
     parts = urlsplit(url)
     if parts.scheme == "sqlite":
         # sqlite:///var/db.sqlite3 is relative to the project, sqlite:////srv/db.sqlite3 absolute.
@@ -33,6 +34,9 @@ def database_from_url(url: str, base_dir: Path) -> dict:
             "PASSWORD": unquote(parts.password or ""),
             "HOST": parts.hostname or "",
             "PORT": str(parts.port or ""),
+            # A pool of open connections per process (psycopg_pool): a socket's database work
+            # never waits for a new PostgreSQL backend to be forked.
             "CONN_MAX_AGE": 0,
+            "OPTIONS": {"pool": {"min_size": 2, "max_size": pool_size, "timeout": 10}},
         }
     raise ValueError(f"DATABASE_URL: unsupported scheme {parts.scheme!r} (use sqlite or postgres)")

@@ -49,6 +49,15 @@ def redact_record(record: logging.LogRecord) -> logging.LogRecord:
         record.args = tuple(_redact_value(arg) for arg in record.args)
     elif isinstance(record.args, dict):
         record.args = {key: _redact_value(arg) for key, arg in record.args.items()}
+    # A token given apart from its path ("/j/%s/" with the token as the argument) only shows
+    # in the finished message: then the message is finished here, shortened, without arguments.
+    if record.args:
+        try:
+            finished = record.getMessage()
+        except Exception:  # an argument that does not fit its placeholder: written as it is
+            finished = None
+        if finished is not None and redact(finished) != finished:
+            record.msg, record.args = redact(finished), None
     if record.exc_info and record.exc_info[0] is not None and not record.exc_text:
         # Formatters reuse exc_text when it is set: the traceback is written shortened too.
         record.exc_text = redact(logging.Formatter().formatException(record.exc_info))

@@ -1,6 +1,8 @@
 """Rate limits per actor, not per connection (a reconnect must not reset them), on all nodes."""
 
 import asyncio
+import math
+import time
 import weakref
 from functools import cache
 from typing import Any
@@ -75,3 +77,9 @@ def forget() -> None:
 def spent_sync(key: str, limit: str) -> bool:
     """Whether the key has used up the limit, without counting a hit."""
     return not _sync_limiter(_redis_url()).test(_limit(limit), key)
+
+
+def retry_after_sync(key: str, limit: str) -> int:
+    """Whole seconds until the key may be counted again (the oldest hit leaves the window)."""
+    stats = _sync_limiter(_redis_url()).get_window_stats(_limit(limit), key)
+    return max(1, math.ceil(stats.reset_time - time.time()))

@@ -11,10 +11,12 @@ from django.contrib.auth import get_user_model
 from django.db.models import Q
 from django.http import HttpRequest
 from django.shortcuts import render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 
 from videotermin.agencies.models import StaffMember
 from videotermin.audit import services as audit
+from videotermin.resources import licences
 from videotermin.signin.models import IdentityProvider
 from videotermin.signin.services import FACTORS
 
@@ -23,6 +25,13 @@ class AccountAdapter(DefaultAccountAdapter):
     def is_open_for_signup(self, request: HttpRequest) -> bool:
         """Administrators create staff accounts; nobody signs up."""
         return False
+
+    def get_login_redirect_url(self, request: HttpRequest) -> str:
+        """An analyst has no day view: the statistics are where their work is."""
+        staff = getattr(request.user, "staff", None)
+        if staff is not None and staff.is_analyst:
+            return reverse("stats:index")
+        return super().get_login_redirect_url(request)
 
 
 class MFAAdapter(DefaultMFAAdapter):
@@ -113,6 +122,9 @@ class SocialAccountAdapter(DefaultSocialAccountAdapter):
                 ),
                 provider,
             )
+        # The account it would create takes a counselor seat of the agency's licence.
+        if refusal := licences.sign_in_seat_refusal(provider.agency_id):
+            _refuse(request, str(refusal), provider)
 
     def _candidates(self, provider: IdentityProvider, sociallogin: SocialLogin) -> list:
         """Accounts that the provider's claims point at, of any agency (to refuse the others)."""

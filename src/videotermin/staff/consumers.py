@@ -1,5 +1,7 @@
 """The staff day view's WebSocket: pushes appointment changes of the user's own agency."""
 
+import asyncio
+from collections import OrderedDict
 from typing import Any
 
 from channels.db import database_sync_to_async
@@ -11,7 +13,7 @@ from videotermin.calls.consumers import ERROR_MESSAGES
 from videotermin.lib import ratelimit
 from videotermin.lib.events import agency_group
 from videotermin.lib.i18n import socket_language, staff_language
-from videotermin.staff.live import describe
+from videotermin.staff.live import describe_in_agency
 
 # The day view's own protocol: the page sends only {"v": 1, "type": "ping"} every 25 s.
 VERSION = 1
@@ -45,12 +47,14 @@ class DayConsumer(AsyncJsonWebsocketConsumer):
             if (user is not None and user.is_authenticated)
             else None
         )
-        if staff is None:
+        # An analyst sees no appointments, so no day view either.
+        if staff is None or not staff.sees_appointments:
             await self.close(code=4403)
             return
         self.user = user
         # The labels pushed into the day view must speak the language the page was rendered in.
         self.language = staff_language(socket_language(self.scope))
+        self.agency = staff.agency_id
         self.group = agency_group(staff.agency_id)
         await self.channel_layer.group_add(self.group, self.channel_name)
         await self.accept()
@@ -78,10 +82,38 @@ class DayConsumer(AsyncJsonWebsocketConsumer):
         )
 
     async def appointment_changed(self, event: dict[str, Any]) -> None:
-        summary = await database_sync_to_async(self._describe)(event["appointment"])
+        summary = await row(
+            event["appointment"], event.get("change", ""), self.language, self.agency
+        )
         if summary is not None:
             await self.send_json({"type": "appointment", "v": 1, "appointment": summary})
 
-    def _describe(self, public_id: str) -> dict[str, Any] | None:
-        with translation.override(self.language):
-            return describe(public_id, self.user)
+
+# One change, described once per process and language, however many day views are open: the
+# first day view to hear of it reads the row, the others get the same answer.
+_rows: "OrderedDict[tuple[str, str, str, int], asyncio.Future]" = OrderedDict()
+KEEP_ROWS = 256
+
+
+async def row(public_id: str, change: str, language: str, agency_id: int) -> dict[str, Any] | None:
+    key = (public_id, change, language, agency_id)
+    future = _rows.get(key) if change else None
+    if future is None or future.get_loop() is not asyncio.get_running_loop():
+        future = asyncio.get_running_loop().create_future()
+        if change:
+            _rows[key] = future
+            while len(_rows) > KEEP_ROWS:
+                _rows.popitem(last=False)
+        try:
+            future.set_result(
+                await database_sync_to_async(_describe)(public_id, language, agency_id)
+            )
+        except Exception as error:
+            _rows.pop(key, None)
+            future.set_exception(error)
+    return await future
+
+
+def _describe(public_id: str, language: str, agency_id: int) -> dict[str, Any] | None:
+    with translation.override(language):
+        return describe_in_agency(public_id, agency_id)

@@ -10,9 +10,17 @@ from videotermin.checks.summary import network_summary
 
 def describe(public_id: str, user) -> dict[str, Any] | None:
     """The day-view row data of an appointment the user may see, else None."""
+    return _describe(Appointment.objects.visible_to(user), public_id)
+
+
+def describe_in_agency(public_id: str, agency_id: int) -> dict[str, Any] | None:
+    """The day-view row data of one of the agency's appointments, as all its staff see it."""
+    return _describe(Appointment.objects.filter(agency_id=agency_id), public_id)
+
+
+def _describe(appointments, public_id: str) -> dict[str, Any] | None:
     appointment = (
-        Appointment.objects.visible_to(user)
-        .select_related("location", "agency")
+        appointments.select_related("location", "agency")
         .prefetch_related("members")
         .filter(public_id=public_id)
         .first()

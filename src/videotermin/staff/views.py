@@ -66,13 +66,14 @@ class LoginView(AllauthLoginView):
 
 
 def staff_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
-    """Signed-in staff only (others get 403); times are shown in the agency's time zone."""
+    """Signed-in staff who work with appointments only (others, analysts too, get 403); times
+    are shown in the agency's time zone."""
 
     @login_required
     @wraps(view)
     def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
         staff = getattr(request.user, "staff", None)
-        if staff is None or not request.user.is_active:
+        if staff is None or not request.user.is_active or not staff.sees_appointments:
             raise PermissionDenied
         with timezone.override(ZoneInfo(staff.agency.time_zone)):
             return view(request, *args, **kwargs)

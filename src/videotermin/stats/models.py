@@ -19,6 +19,12 @@ class ConsultationFact(models.Model):
         NO_SHOW = "no_show", _("no-show")
         CANCELLED = "cancelled", _("cancelled")
 
+    class Quality(models.TextChoices):
+        # The lowest mode any page of someone invited by link stepped down to (quality.js).
+        KEPT = "kept", _("kept its quality")
+        SAVER = "saver", _("stepped down to data saver")
+        AUDIO = "audio", _("stepped down to audio only")
+
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     agency = models.ForeignKey(Agency, on_delete=models.CASCADE, related_name="consultation_facts")
     location = models.ForeignKey(
@@ -38,6 +44,8 @@ class ConsultationFact(models.Model):
     # took part: staff in the room and the people admitted.
     invited = models.JSONField(_("invited by role"), default=dict, blank=True)
     took_part = models.JSONField(_("took part by role"), default=dict, blank=True)
+    # The people invited by link who reached the waiting room (or were let in).
+    entered = models.PositiveSmallIntegerField(_("entered the waiting room"), default=0)
     consents_accepted = models.PositiveSmallIntegerField(_("consents given"), default=0)
     consents_declined = models.PositiveSmallIntegerField(_("consents declined"), default=0)
     checks_green = models.PositiveSmallIntegerField(_("device checks green"), default=0)
@@ -47,6 +55,11 @@ class ConsultationFact(models.Model):
     # Counts by family only, never a version: {"Chrome": 1, "Firefox": 1}.
     browsers = models.JSONField(_("browser families"), default=dict, blank=True)
     systems = models.JSONField(_("operating system families"), default=dict, blank=True)
+    # Empty when no page reported its sending mode (before the call, or a page too old).
+    quality = models.CharField(
+        _("quality steps"), max_length=10, choices=Quality.choices, blank=True
+    )
+    quality_steps_down = models.PositiveSmallIntegerField(_("steps down in quality"), default=0)
 
     class Meta:
         verbose_name = _("consultation fact")
@@ -76,3 +89,25 @@ class FactWritten(models.Model):
 
     def __str__(self) -> str:
         return f"fact written for appointment {self.appointment_id}"
+
+
+class QualityTally(models.Model):
+    """The quality steps of a running consultation's pages, until its fact takes them over;
+    deleted with the appointment. Counts only: nothing says whose page stepped down."""
+
+    appointment = models.OneToOneField(
+        "appointments.Appointment",
+        on_delete=models.CASCADE,
+        primary_key=True,
+        related_name="+",
+    )
+    steps_down = models.PositiveIntegerField(default=0)
+    # "" while no page stepped down; else the lowest mode reached, "saver" or "audio".
+    lowest = models.CharField(max_length=10, blank=True)
+
+    class Meta:
+        verbose_name = _("quality tally")
+        verbose_name_plural = _("quality tallies")
+
+    def __str__(self) -> str:
+        return f"quality of appointment {self.appointment_id}"

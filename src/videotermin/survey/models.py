@@ -3,7 +3,7 @@
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from videotermin.agencies.models import Agency
+from videotermin.agencies.models import Agency, Location
 
 
 class Answer(models.TextChoices):
@@ -20,8 +20,12 @@ class NextMode(models.TextChoices):
 
 
 class SurveyResponse(models.Model):
-    # Only the agency and the day: enough for statistics, too coarse to find the consultation.
+    # Only the agency, the location and the day: enough for statistics, too coarse to find the
+    # consultation (the statistics show no group of fewer than five answers).
     agency = models.ForeignKey(Agency, on_delete=models.CASCADE, related_name="survey_responses")
+    location = models.ForeignKey(
+        Location, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
     day = models.DateField()
     easy_to_use = models.CharField(max_length=10, choices=Answer.choices, blank=True)
     would_recommend = models.CharField(max_length=10, choices=Answer.choices, blank=True)

@@ -8,6 +8,7 @@ from django.utils.translation import gettext_lazy as _
 from videotermin.appointments.models import Member
 from videotermin.appointments.services import NotAllowed, locked_member
 from videotermin.survey.models import SurveyResponse
+from videotermin.webhooks.outbox import emit
 
 
 def is_open_for(member: Member) -> bool:
@@ -27,8 +28,12 @@ def answer(member: Member, *, day: date, **answers: str) -> SurveyResponse:
     if not is_open_for(member):
         raise NotAllowed(_("The survey opens after the consultation."))
     response = SurveyResponse.objects.create(
-        agency_id=member.appointment.agency_id, day=day, **answers
+        agency_id=member.appointment.agency_id,
+        location_id=member.appointment.location_id,
+        day=day,
+        **answers,
     )
     member.survey_answered = True
     member.save(update_fields=["survey_answered"])
+    emit(member.appointment, "survey.answered", member=member)
     return response

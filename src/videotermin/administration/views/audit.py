@@ -30,19 +30,20 @@ from django.utils.translation import gettext_lazy as _
 
 from videotermin.administration.access import admin_required, agency_of
 from videotermin.agencies.models import Agency, Location, StaffMember
+from videotermin.api.models import ApiKey
 from videotermin.appointments.models import Appointment, Member
 from videotermin.audit import actions
 from videotermin.audit import services as audit
 from videotermin.audit.models import AuditEntry
 from videotermin.consent.models import ConsentText
+from videotermin.lib.spreadsheet import BYTE_ORDER_MARK, safe
+from videotermin.webhooks.models import Endpoint
 
 PAGE_SIZE = 50
 EXPORT_BATCH = 500
 # The whole public id, or its first characters as the page shows them.
 REFERENCE = re.compile(r"^[0-9a-f-]{4,36}$")
 SHORT = 8
-# A spreadsheet runs a cell that starts with one of these as a formula.
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 # Where the names of changed fields come from: by the action, else by its first part.
 FIELD_MODELS: dict[str, Any] = {
     "agency.location_changed": Location,
@@ -50,6 +51,7 @@ FIELD_MODELS: dict[str, Any] = {
     "appointment": Appointment,
     "member": Member,
     "staff": StaffMember,
+    "webhook": Endpoint,
 }
 
 
@@ -173,8 +175,12 @@ def _uuids(values: Iterable[str]) -> set[uuid.UUID]:
     return found
 
 
+# Pseudonyms the log names by a person's or a key's current name or role.
+PSEUDONYMS = ("staff:", "member:", "apikey:")
+
+
 def _refs(value: Any) -> Iterator[str]:
-    if isinstance(value, str) and value.startswith(("staff:", "member:")):
+    if isinstance(value, str) and value.startswith(PSEUDONYMS):
         yield value
     elif isinstance(value, dict):
         for item in value.values():
@@ -205,6 +211,14 @@ class Reader:
                 appointment__agency=agency, public_id__in=member_ids
             ).values_list("public_id", "role")
         }
+        # An API key by its name, also once it is revoked.
+        self.keys = {
+            f"apikey:{public_id}": name
+            for public_id, name in ApiKey.objects.filter(
+                agency=agency,
+                public_id__in=[ref[7:] for ref in refs if ref.startswith("apikey:")],
+            ).values_list("public_id", "name")
+        }
         location_ids = _uuids(
             str(entry.data["location"])
             for entry in entries
@@ -222,6 +236,11 @@ class Reader:
             return self.names[ref]
         if ref.startswith("staff:"):
             return gettext("deleted account (%(ref)s)") % {"ref": ref}
+        if ref.startswith("apikey:"):
+            name = self.keys.get(ref)
+            if name is None:
+                return gettext("deleted API key (%(ref)s)") % {"ref": ref}
+            return gettext("API key “%(name)s”") % {"name": name}
         if ref.startswith("member:"):
             role = self.roles.get(ref, role)
             label = (
@@ -272,7 +291,9 @@ class Reader:
             return ", ".join(field_label(action, str(name)) for name in value)
         if key == "member" and isinstance(value, str):
             return self.person(value, str(data.get("role", "")))
-        if isinstance(value, str) and value.startswith(("staff:", "member:")):
+        if key == "scope" and value in ApiKey.Scope.values:
+            return str(ApiKey.Scope(value).label)
+        if isinstance(value, str) and value.startswith(PSEUDONYMS):
             return self.person(value)
         if isinstance(value, list):
             return ", ".join(self.item(item, action) for item in value)
@@ -340,12 +361,6 @@ class _Line:
         return line
 
 
-def safe(value: Any) -> str:
-    """A cell a spreadsheet shows as text: one that would start a formula gets a quote first."""
-    text = str(value)
-    return "'" + text if text.startswith(FORMULA_STARTS) else text
-
-
 def _header() -> list[str]:
     return [
         gettext("Date and time"),
@@ -382,7 +397,7 @@ def csv_chunks(entries: QuerySet[AuditEntry], agency: Agency, language: str) -> 
     zone = ZoneInfo(agency.time_zone)
     with translation.override(language):
         # The byte order mark tells Excel the file is UTF-8 (umlauts).
-        head = "\ufeff" + writer.writerow(_header())
+        head = BYTE_ORDER_MARK + writer.writerow(_header())
     yield head.encode("utf-8")
     batch_of = entries
     while True:

@@ -17,7 +17,11 @@ class Command(BaseCommand):
         parser.add_argument("email", help="where the invitation goes; also the user name")
         parser.add_argument("--first-name", required=True)
         parser.add_argument("--last-name", required=True)
-        parser.add_argument("--admin", action="store_true", help="as an administrator")
+        role = parser.add_mutually_exclusive_group()
+        role.add_argument("--admin", action="store_true", help="as an administrator")
+        role.add_argument(
+            "--analyst", action="store_true", help="as an analyst (the statistics only)"
+        )
         parser.add_argument("--location", help="name of the usual location")
         parser.add_argument("--language", default="de", choices=["de", "en"])
         parser.add_argument(
@@ -35,7 +39,11 @@ class Command(BaseCommand):
             location = agency.locations.filter(name=options["location"]).first()
             if location is None:
                 raise CommandError(f"The agency has no location {options['location']!r}.")
-        role = StaffMember.Role.ADMIN if options["admin"] else StaffMember.Role.COUNSELOR
+        role = StaffMember.Role.COUNSELOR
+        if options["admin"]:
+            role = StaffMember.Role.ADMIN
+        elif options["analyst"]:
+            role = StaffMember.Role.ANALYST
         try:
             staff = accounts.invite(
                 agency,

@@ -340,12 +340,15 @@ export class MeshSession extends EventTarget {
         /** @type {string|null} the own session the peers were made for */
         this.session = null;
         this.closed = false;
+        /** @type {(step: () => void) => void} run after what is queued */
+        this.later = () => {};
         /** @type {Promise<unknown>} nothing is set up before the own camera is asked for */
         this.queue = ready.catch(() => undefined);
 
         const later = (/** @type {() => void} */ step) => {
             this.queue = this.queue.then(step).catch((error) => console.warn('mesh', error));
         };
+        this.later = later;
         room.addEventListener('joined', () => later(() => this.sync()));
         room.addEventListener('member', () => later(() => this.sync()));
         room.addEventListener('appointment', () => later(() => this.sync()));
@@ -371,9 +374,21 @@ export class MeshSession extends EventTarget {
         const wanted = this.room.inCall ? this.room.others() : [];
         for (const [id, peer] of [...this.peers]) {
             const member = wanted.find((m) => m.id === id);
-            if (!member || member.session !== peer.remote) this.drop(id);
+            if (member ? member.session !== peer.remote : !this.between(id, peer)) this.drop(id);
         }
         for (const member of wanted) if (!this.peers.has(member.id)) this.add(member);
+    }
+
+    /**
+     * Whether the member is only between two sockets (its node died, its network dropped) while
+     * the media between us still flows: the peer connection stays, and goes on when the member is
+     * back under the same session. It goes when the member leaves, or when it stops carrying.
+     * @param {string} id @param {Peer} peer
+     */
+    between(id, peer) {
+        const member = this.room.member(id);
+        return this.room.inCall && !!member && member.presence === 'away'
+            && peer.pc.connectionState === 'connected';
     }
 
     /** @param {import('./protocol.js').Signal} signal */
@@ -404,8 +419,11 @@ export class MeshSession extends EventTarget {
         this.peers.set(member.id, peer);
         peer.addEventListener('track', (event) => this.emit('track',
             {member: member.id, .../** @type {CustomEvent} */ (event).detail}));
-        peer.addEventListener('state', (event) => this.emit('state',
-            {member: member.id, state: /** @type {CustomEvent} */ (event).detail}));
+        peer.addEventListener('state', (event) => {
+            this.emit('state', {member: member.id, state: /** @type {CustomEvent} */ (event).detail});
+            // A connection kept for a member between sockets goes once it stops carrying.
+            this.later(() => this.sync());
+        });
         for (const channel of [peer.chat, peer.files, peer.control]) {
             channel.addEventListener('message', (event) => this.emit('message',
                 {member: member.id, channel: channel.label, data: event.data, peer}));

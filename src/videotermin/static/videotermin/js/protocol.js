@@ -2,7 +2,14 @@
 // One Connection per page; modules listen to its events, none replaces another's handler.
 
 export const VERSION = 2;
-const PING_INTERVAL = 20000;
+// A ping every few seconds; a socket that has said nothing for SILENCE_LIMIT is dead (a node gone,
+// a network cut without a close), whatever the browser believes, and the page reconnects.
+const PING_INTERVAL = 3000;
+export const SILENCE_LIMIT = 7000;
+// Reconnect after 0.5 s, then 1, 2, 4, and at most every 5 s, each ±25 % so that a restarted
+// cluster is not hit by everybody at once.
+export const RETRY_FIRST = 500;
+export const RETRY_MAX = 5000;
 // Closed for good: forbidden, superseded by another window, room closed. No reconnect after these.
 export const FINAL_CLOSE_CODES = [4403, 4409, 4410];
 
@@ -60,6 +67,20 @@ export class Connection extends EventTarget {
         this.retry = undefined;
         /** @type {number|null} when the unanswered ping left */
         this.pingSentAt = null;
+        /** when the socket last said anything (performance.now()) */
+        this.heardAt = 0;
+        // Back online: no need to wait for the next attempt.
+        globalThis.addEventListener?.('online', () => {
+            if (this.state === 'reconnecting' && !this.socket) {
+                clearTimeout(this.retry);
+                this.connect();
+            }
+        });
+    }
+
+    /** How long to wait before the next attempt. @param {number} attempts */
+    static retryDelay(attempts) {
+        return Math.min(RETRY_MAX, RETRY_FIRST * 2 ** attempts) * (0.75 + Math.random() / 2);
     }
 
     /** @param {string} type @param {any} [detail] */
@@ -70,32 +91,42 @@ export class Connection extends EventTarget {
     connect() {
         this.final = false;
         this.setState(this.attempts ? 'reconnecting' : 'connecting');
-        const socket = new WebSocket(this.url);
+        // Back under the same session: the others' peer connections to this page go on.
+        const url = this.session ? `${this.url}?resume=${encodeURIComponent(this.session)}` : this.url;
+        const socket = new WebSocket(url);
         this.socket = socket;
         socket.onopen = () => {
+            this.heardAt = performance.now();
             this.pinger = setInterval(() => this.ping(), PING_INTERVAL);
         };
-        socket.onmessage = (event) => this.receive(event.data);
-        socket.onclose = (event) => {
-            clearInterval(this.pinger);
-            if (this.socket !== socket) return;
-            this.socket = null;
-            if (this.final || FINAL_CLOSE_CODES.includes(event.code)) {
-                if (!this.final) {
-                    this.final = true;
-                    // Without a "closed" message first: refused at the door (an error came before).
-                    this.emit('closed', {4403: 'forbidden', 4409: 'superseded'}[event.code] || 'refused');
-                }
-                this.setState('closed');
-                return;
-            }
-            // 1 s, 2 s, 4 s ... at most 15 s, with some jitter so that a restarted server is
-            // not hit by everybody at once.
-            const delay = Math.min(15000, 1000 * 2 ** this.attempts) * (0.75 + Math.random() / 2);
-            this.attempts += 1;
-            this.setState('reconnecting');
-            this.retry = setTimeout(() => this.connect(), delay);
+        socket.onmessage = (event) => {
+            this.heardAt = performance.now();
+            this.receive(event.data);
         };
+        socket.onclose = (event) => this.lost(socket, event.code);
+    }
+
+    /**
+     * The socket is gone: closed, or silent for too long. Reconnect unless it was for good.
+     * @param {WebSocket} socket @param {number} code
+     */
+    lost(socket, code) {
+        clearInterval(this.pinger);
+        if (this.socket !== socket) return;
+        this.socket = null;
+        if (this.final || FINAL_CLOSE_CODES.includes(code)) {
+            if (!this.final) {
+                this.final = true;
+                // Without a "closed" message first: refused at the door (an error came before).
+                this.emit('closed', {4403: 'forbidden', 4409: 'superseded'}[code] || 'refused');
+            }
+            this.setState('closed');
+            return;
+        }
+        const delay = Connection.retryDelay(this.attempts);
+        this.attempts += 1;
+        this.setState('reconnecting');
+        this.retry = setTimeout(() => this.connect(), delay);
     }
 
     /** Close for good, without reconnecting. */
@@ -140,6 +171,15 @@ export class Connection extends EventTarget {
 
     /** A ping; its pong tells the round trip to the server. */
     ping() {
+        const socket = this.socket;
+        if (socket && performance.now() - this.heardAt > SILENCE_LIMIT) {
+            // No pong, nothing at all: the other end is gone although no close arrived.
+            socket.onclose = null;
+            socket.onmessage = null;
+            try { socket.close(4000); } catch { /* already closing */ }
+            this.lost(socket, 4000);
+            return;
+        }
         if (this.send('ping')) this.pingSentAt = performance.now();
     }
 

@@ -60,6 +60,15 @@ export function wireQuality({connection, room, session, media, ready, words}) {
         }
     });
 
+    // Once per page, when its first peer connection comes up after admission: the server times
+    // admission to media for its metrics and keeps nothing about the person (docs/protocol.md).
+    let mediaReported = false;
+    session.addEventListener('state', (event) => {
+        if (mediaReported || room.isStaff) return;
+        if (/** @type {CustomEvent} */ (event).detail.state !== 'connected') return;
+        mediaReported = connection.send('media_started');
+    });
+
     function reportNow() {
         if (room.isStaff) return;
         const network = quality.report();

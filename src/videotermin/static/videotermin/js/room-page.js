@@ -270,7 +270,7 @@ session.addEventListener('peerclosed', (event) => {
 });
 /** Messages the page sends by itself: a refusal of one is no news for the person, who did
  * nothing; the media session recovers (mesh.js restarts a connection that does not come up). */
-const AUTOMATIC = new Set(['signal', 'status', 'ping', 'ice_refresh']);
+const AUTOMATIC = new Set(['signal', 'status', 'ping', 'ice_refresh', 'media_started']);
 connection.addEventListener('error', (event) => {
     const {message, ref} = /** @type {CustomEvent} */ (event).detail;
     if (AUTOMATIC.has(ref)) console.warn('refused by the server:', ref, message);
