@@ -16,8 +16,9 @@ $(STAMP): pyproject.toml requirements.lock
 	touch $(STAMP)
 
 # Debian packages: the browsers (Chromium; Firefox ESR with Node and npm for its driver, Xvfb for
-# a screen to share), coturn (TURN), Janus (the test call's echotest) and iproute2 with nftables
-# (shaped test links) for the tests and bench; gettext for the catalogues.
+# a screen to share), coturn (TURN), Janus (the test call's echotest), iproute2 with nftables
+# (shaped test links), haproxy and redis-server (the failover test's cluster) for the tests and
+# bench; gettext for the catalogues.
 system-packages:
 	@missing=""; \
 	command -v msgfmt >/dev/null || missing="$$missing gettext"; \
@@ -30,6 +31,8 @@ system-packages:
 	if [ -n "$(WITH_BROWSER)" ] && ! command -v janus >/dev/null; then missing="$$missing janus"; fi; \
 	if [ -n "$(WITH_BROWSER)" ] && ! command -v nft >/dev/null; then missing="$$missing nftables"; fi; \
 	if [ -n "$(WITH_BROWSER)" ] && ! command -v tc >/dev/null; then missing="$$missing iproute2"; fi; \
+	if [ -n "$(WITH_BROWSER)" ] && ! command -v haproxy >/dev/null; then missing="$$missing haproxy"; fi; \
+	if [ -n "$(WITH_BROWSER)" ] && ! command -v redis-server >/dev/null; then missing="$$missing redis-server"; fi; \
 	if [ -n "$$missing" ]; then \
 		echo "Installing Debian packages:$$missing"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \

@@ -39,8 +39,9 @@ def statistics(request: HttpRequest, period: Query[Period]) -> dict:
     caller = _caller(request)
     place = None
     if period.location is not None:
-        place = Location.objects.filter(agency_id=caller.agency_id, public_id=period.location)
-        place = place.first()
+        place = Location.objects.filter(
+            agency_id=caller.agency_id, public_id=period.location
+        ).first()
         if place is None:
             raise not_found()
     end = period.end or timezone.localdate()
