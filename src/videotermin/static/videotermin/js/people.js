@@ -9,6 +9,9 @@ import {decimal, networkSummary} from './network.js';
 
 const $ = (/** @type {string} */ id) => /** @type {any} */ (document.getElementById(id));
 const ORDER = {waiting: 0, in_call: 1, away: 2, left: 3};
+// How long a member in the call may be without a connection before the others are told: a page
+// reconnects within a few seconds (protocol.js), and its media never stopped.
+const AWAY_GRACE = 8000;
 
 /** @param {string|undefined} template @param {Record<string, string>} values */
 const fill = (template, values) =>
@@ -167,17 +170,32 @@ export function wirePeople({connection, room, words, say, ask}) {
         $('people-count').textContent = room.inCall && inCall ? String(inCall) : '';
     }
 
+    /** Members who lost their connection a moment ago: told only if they are not back soon. */
+    /** @type {Map<string, ReturnType<typeof setTimeout>>} */
+    const goingAway = new Map();
     room.addEventListener('member', (event) => {
         const {op, member, before} = /** @type {CustomEvent} */ (event).detail;
         if (member.id !== room.selfId) {
             const was = before ? before.presence : null;
+            const tell = (/** @type {string} */ message) =>
+                say(fill(words[message], {name: member.name, role: roleName(member.role)}));
+            // Back within the grace (a node restarted, the network blinked): nothing happened
+            // for the others, so nothing is said.
+            const blinked = goingAway.has(member.id) && member.presence === 'in_call';
+            clearTimeout(goingAway.get(member.id));
+            goingAway.delete(member.id);
             if (op === 'left') say(fill(words['msg-removed'], {name: member.name}));
-            else if (member.presence !== was) {
+            else if (member.presence === 'away' && was === 'in_call') {
+                goingAway.set(member.id, setTimeout(() => {
+                    goingAway.delete(member.id);
+                    tell('msg-away');
+                }, AWAY_GRACE));
+            } else if (member.presence !== was && !blinked) {
                 const message = member.withdrawn && member.presence === 'left' ? 'msg-withdrawn'
                     : {waiting: 'msg-waiting', in_call: 'msg-joined', left: 'msg-left',
                         away: 'msg-away'}[member.presence];
                 if (message && (was !== null || member.presence === 'waiting' || member.presence === 'in_call')) {
-                    say(fill(words[message], {name: member.name, role: roleName(member.role)}));
+                    tell(message);
                 }
             } else if (before && before.role !== member.role && member.role === 'host') {
                 say(fill(words['msg-new-host'], {name: member.name}));
