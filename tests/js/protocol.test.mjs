@@ -27,7 +27,11 @@ function withFakes(t) {
     let now = 0;
     t.mock.method(globalThis.performance, 'now', () => now);
     t.mock.timers.enable({apis: ['setInterval', 'setTimeout']});
-    return {advance: (ms) => { now += ms; t.mock.timers.tick(ms); }};
+    return {
+        advance: (ms) => { now += ms; t.mock.timers.tick(ms); },
+        // Time passes without the page's timers running (a throttled background tab).
+        sleep: (ms) => { now += ms; },
+    };
 }
 
 test('the first retry comes after about half a second and no retry waits more than five', () => {
@@ -66,6 +70,23 @@ test('a socket silent for too long is given up and the page comes back under its
     assert.ok(second, 'a new socket was opened');
     assert.equal(second.url, 'ws://example/ws/room/1/?resume=0123456789abcdef');
     assert.deepEqual(states, ['open', 'reconnecting']);
+});
+
+test('a tab whose timers run once a minute keeps its socket while the server answers', (t) => {
+    const {advance, sleep} = withFakes(t);
+    const connection = new Connection('ws://example/ws/room/1/');
+    connection.connect();
+    const [socket] = FakeSocket.made;
+    socket.onopen();
+    for (let minute = 0; minute < 5; minute += 1) {
+        // The browser throttled the page: a minute without its timers, then one run and the
+        // pong right after it.
+        sleep(57000);
+        advance(3000);
+        socket.onmessage({data: JSON.stringify({v: 2, type: 'pong'})});
+    }
+    assert.equal(socket.closedWith, null);
+    assert.equal(FakeSocket.made.length, 1);
 });
 
 test('a socket that keeps answering is kept', (t) => {

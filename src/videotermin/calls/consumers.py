@@ -41,9 +41,10 @@ CLOSE_SERVER_ERROR = 1011  # the page reconnects
 CLOSE_FORBIDDEN = 4403
 CLOSE_SUPERSEDED = 4409
 CLOSE_CLOSED = 4410
-# A page pings every few seconds (protocol.js); one silent for this long is gone, however its
-# socket was cut, and its member no longer connected.
-IDLE_SECONDS = 20
+# A page pings every few seconds (protocol.js), a page in a background tab at least once a minute;
+# one silent for this long is gone, however its socket was cut, and its member no longer
+# connected. (uvicorn's own WebSocket pings, --ws-ping-interval, notice a dead network sooner.)
+IDLE_SECONDS = 75
 # An admission first asks the waiting person's socket, on whichever node it is, whether it is
 # still there: a node killed a moment ago leaves its members "waiting" until its lease runs out
 # (calls/presence.py), and nobody whose page is gone may be let in meanwhile.

@@ -2,10 +2,12 @@
 // One Connection per page; modules listen to its events, none replaces another's handler.
 
 export const VERSION = 2;
-// A ping every few seconds; a socket that has said nothing for SILENCE_LIMIT is dead (a node gone,
-// a network cut without a close), whatever the browser believes, and the page reconnects.
+// A ping every few seconds; a socket that has left a ping unanswered for SILENCE_LIMIT is dead (a
+// node gone, a network cut without a close), whatever the browser believes, and the page
+// reconnects. Counted from the unanswered ping, not from the last message: a tab in the
+// background may run its timers only once a minute, and its socket is alive all the same.
 const PING_INTERVAL = 3000;
-export const SILENCE_LIMIT = 7000;
+export const SILENCE_LIMIT = 5000;
 // Reconnect after 0.5 s, then 1, 2, 4, and at most every 5 s, each ±25 % so that a restarted
 // cluster is not hit by everybody at once.
 export const RETRY_FIRST = 500;
@@ -67,8 +69,8 @@ export class Connection extends EventTarget {
         this.retry = undefined;
         /** @type {number|null} when the unanswered ping left */
         this.pingSentAt = null;
-        /** when the socket last said anything (performance.now()) */
-        this.heardAt = 0;
+        /** when the oldest ping that nothing has answered since left (performance.now()) */
+        this.unansweredSince = /** @type {number|null} */ (null);
         // Back online: no need to wait for the next attempt.
         globalThis.addEventListener?.('online', () => {
             if (this.state === 'reconnecting' && !this.socket) {
@@ -96,11 +98,12 @@ export class Connection extends EventTarget {
         const socket = new WebSocket(url);
         this.socket = socket;
         socket.onopen = () => {
-            this.heardAt = performance.now();
+            this.unansweredSince = null;
             this.pinger = setInterval(() => this.ping(), PING_INTERVAL);
         };
         socket.onmessage = (event) => {
-            this.heardAt = performance.now();
+            // Anything from the server answers for the socket.
+            this.unansweredSince = null;
             this.receive(event.data);
         };
         socket.onclose = (event) => this.lost(socket, event.code);
@@ -172,7 +175,8 @@ export class Connection extends EventTarget {
     /** A ping; its pong tells the round trip to the server. */
     ping() {
         const socket = this.socket;
-        if (socket && performance.now() - this.heardAt > SILENCE_LIMIT) {
+        const now = performance.now();
+        if (socket && this.unansweredSince !== null && now - this.unansweredSince > SILENCE_LIMIT) {
             // No pong, nothing at all: the other end is gone although no close arrived.
             socket.onclose = null;
             socket.onmessage = null;
@@ -180,7 +184,10 @@ export class Connection extends EventTarget {
             this.lost(socket, 4000);
             return;
         }
-        if (this.send('ping')) this.pingSentAt = performance.now();
+        if (this.send('ping')) {
+            this.pingSentAt = now;
+            this.unansweredSince ??= now;
+        }
     }
 
     /** @param {string} text */
