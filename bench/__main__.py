@@ -2,8 +2,9 @@
 and how the room of many behaves with three and six people.
 
 Prints `metric: value unit` lines and writes bench/results/latest.json (`python -m bench PART...`
-runs only some of the parts `calls`, `echoes`, `groups`, `weights`, `webhooks` (bench/webhooks.py)
-and `api` (bench/api.py), prints, and writes nothing).
+runs only some of the parts `calls`, `echoes`, `groups`, `weights`, `webhooks` (bench/webhooks.py),
+`api` (bench/api.py) and `scale` (bench/scale.py, docs/decisions/scale.md), prints, and writes
+nothing).
 
 A real server (uvicorn in a subprocess, its own SQLite database, bench/server.py), a real coturn,
 a real Janus and Debian's Chromium with a fake camera and microphone (one browser context per
@@ -859,7 +860,7 @@ UNITS = {
     "sending_bitrate_6_people_per_browser_max": "kbit/s",
     "sending_bitrate_6_people_per_peer_median": "kbit/s",
 }
-PARTS = ("calls", "echoes", "groups", "weights", "webhooks", "api")
+PARTS = ("calls", "echoes", "groups", "weights", "webhooks", "api", "scale")
 
 
 def main(parts: list[str]) -> int:
@@ -895,6 +896,12 @@ def main(parts: list[str]) -> int:
 
                 UNITS.update(API_UNITS)
                 run_api(results, details)
+            if not parts or "scale" in parts:
+                from bench.scale import UNITS as SCALE_UNITS
+                from bench.scale import run_scale
+
+                UNITS.update(SCALE_UNITS)
+                run_scale(results, details)
     for metric, value in results.items():
         print(f"{metric}: {value} {UNITS[metric]}")
     budgets = {}

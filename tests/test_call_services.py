@@ -368,3 +368,23 @@ def test_members_of_a_process_whose_lease_ran_out_are_gone_and_cannot_be_admitte
     services.connect(dana, session="1" * 16, channel="b!2", node="node-b", resume="c" * 16)
     assert services.admit(dana, by=alice).presence == Presence.IN_CALL
     assert fresh(dana).session == "c" * 16
+
+
+def test_sockets_arriving_together_share_one_renewing_task(db, monkeypatch):
+    import asyncio
+
+    from asgiref.sync import async_to_sync
+
+    renewed = []
+    monkeypatch.setattr(presence, "renew", lambda *args: renewed.append(1))
+
+    async def scenario():
+        await asyncio.gather(*(presence.start() for _ in range(20)))
+        running = [task for task in asyncio.all_tasks() if task.get_coro().__name__ == "_keep"]
+        for _ in range(20):
+            presence.stop()
+        await asyncio.sleep(0)
+        return len(running)
+
+    assert async_to_sync(scenario)() == 1
+    assert len(renewed) == 1

@@ -180,6 +180,9 @@ if REDIS_URL:
             "CONFIG": {
                 # redis-py's default 5 s socket timeout races the layer's blocking read.
                 "hosts": [{"address": REDIS_URL, "socket_timeout": None, "max_connections": 1000}],
+                # Messages waiting per channel; the default of 100 is shared by a process's
+                # whole receive queue and refuses relays in a burst.
+                "capacity": 10_000,
             },
         }
     }

@@ -9,6 +9,7 @@ import json
 import os
 
 import pytest
+from playwright.sync_api import expect
 from tests.browser.room import (
     knows,
     meet,
@@ -509,7 +510,7 @@ def test_dana_sees_how_many_messages_she_has_not_read_until_she_opens_the_chat(t
     assert badge.locator(".label").text_content().strip().startswith("2")
     assert "2" in citizen.locator("#open-chat").evaluate("el => el.textContent")
     announced = citizen.locator("#chat-announce")
-    assert announced.text_content() == "New message from Alice Berger (counselor)"
+    expect(announced).to_have_text("New message from Alice Berger (counselor)")
     assert citizen.locator("#chat-log").get_attribute("role") == "log"
     citizen.locator("#open-chat").click()
     badge.wait_for(state="hidden")

@@ -21,7 +21,7 @@ from tests.browser.conftest import log_in, wait_for_media
 from tests.browser.mail import local, personal_link_in, read_like_a_citizen
 from tests.browser.room import admit, answer, person
 
-from videotermin.agencies.models import Agency
+from videotermin.agencies.models import Agency, Location
 from videotermin.appointments.models import Appointment, Member
 from videotermin.consent.models import ConsentDecision
 from videotermin.survey.models import SurveyResponse
@@ -305,8 +305,10 @@ def test_the_counselor_books_and_the_citizen_goes_from_the_emailed_link_to_the_s
         "partly",
         "video",
     )
+    # Only the agency and the location (for the statistics by location, whose small cells are
+    # suppressed): nothing that leads to the appointment or to her.
     related = {f.related_model for f in SurveyResponse._meta.get_fields() if f.is_relation}
-    assert related == {Agency}
+    assert related == {Agency, Location}
 
 
 # The e-mail speaks the appointment's language

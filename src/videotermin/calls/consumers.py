@@ -14,6 +14,7 @@ import time
 from typing import Any
 from urllib.parse import parse_qs
 
+from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
 from channels.exceptions import ChannelFull, StopConsumer
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
@@ -34,6 +35,18 @@ from videotermin.monitoring import metrics
 from videotermin.stats import services as stats
 
 logger = logging.getLogger(__name__)
+
+
+async def dispatch_without_database(consumer, message: dict[str, Any]) -> None:
+    """Channels' dispatch without its `aclose_old_connections()` before every message: that
+    runs on the one database thread, so every relayed signal would queue behind every database
+    call of every socket. These consumers reach the database only through
+    `database_sync_to_async`, which closes old connections itself."""
+    handler = getattr(consumer, get_handler_name(message), None)
+    if handler is None:
+        raise ValueError(f"No handler for message type {message['type']}")
+    await handler(message)
+
 
 # Close codes the browser client understands (docs/protocol.md).
 CLOSE_GONE = 1001  # the page went away
@@ -229,7 +242,7 @@ class RoomConsumer(AsyncJsonWebsocketConsumer):
 
     async def dispatch(self, message: dict[str, Any]) -> None:
         try:
-            await super().dispatch(message)
+            await dispatch_without_database(self, message)
         except StopConsumer:
             raise
         except OSError:
@@ -318,7 +331,7 @@ class RoomConsumer(AsyncJsonWebsocketConsumer):
             if member_id == self.me or event["member"]["role"] not in Member.STAFF_ROLES:
                 continue
             if event["channel"]:
-                await self.channel_layer.send(
+                await self._pass_on(
                     event["channel"],
                     {
                         "type": "room.network",
@@ -327,6 +340,16 @@ class RoomConsumer(AsyncJsonWebsocketConsumer):
                         "network": network,
                     },
                 )
+
+    async def _pass_on(self, channel: str, message: dict[str, Any]) -> None:
+        """Relay to another member's connection; when its queue is full (a page that does not
+        keep up), this one message is dropped, not the sender's socket."""
+        try:
+            await self.channel_layer.send(channel, message)
+        except ChannelFull:
+            logger.warning(
+                "A relayed %s was dropped: the receiving connection is behind", message["type"]
+            )
 
     async def got_signal(self, message: protocol.Signal) -> None:
         if (message.description is None) == (message.candidate is None):
@@ -345,7 +368,7 @@ class RoomConsumer(AsyncJsonWebsocketConsumer):
         if target is None or not target["channel"]:
             raise NotAllowed(_("This person is not in the call."))
         # The server says who sends: the sender's session and member as it knows them.
-        await self.channel_layer.send(
+        await self._pass_on(
             target["channel"],
             {
                 "type": "room.signal",

@@ -30,6 +30,7 @@ LEASE = timedelta(seconds=20)
 FORGET = timedelta(hours=1)
 
 _task: asyncio.Task | None = None
+_first: asyncio.Future = None  # type: ignore[assignment]
 _sockets = 0
 
 
@@ -70,25 +71,29 @@ def beat() -> None:
     sweep()
 
 
-async def _keep() -> None:
+async def _keep(first: asyncio.Future) -> None:
+    await first
     while True:
+        await asyncio.sleep(RENEW)
         try:
             await database_sync_to_async(beat)()
         except DatabaseError:
             # The database is away: the lease cannot be renewed, nor anyone's taken; both
             # resume when it is back.
             logger.warning("Presence: the lease could not be renewed", exc_info=True)
-        await asyncio.sleep(RENEW)
 
 
 async def start() -> None:
-    """A room socket arrived: renew this process's lease from now on, while it holds any."""
-    global _task, _sockets
+    """A room socket arrived: renew this process's lease from now on, while it holds any. The
+    renewing task is set before anything is awaited, so sockets arriving together share it."""
+    global _task, _first, _sockets
     _sockets += 1
     loop = asyncio.get_running_loop()
     if _task is None or _task.done() or _task.get_loop() is not loop:
-        await database_sync_to_async(renew)()
-        _task = loop.create_task(_keep())
+        _first = loop.create_task(database_sync_to_async(renew)())
+        _task = loop.create_task(_keep(_first))
+    # The lease is there before the socket's member is stored as held by this process.
+    await asyncio.shield(_first)
 
 
 def stop() -> None:

@@ -9,7 +9,7 @@ from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.utils import translation
 
 from videotermin.calls import protocol
-from videotermin.calls.consumers import ERROR_MESSAGES
+from videotermin.calls.consumers import ERROR_MESSAGES, dispatch_without_database
 from videotermin.lib import ratelimit
 from videotermin.lib.events import agency_group
 from videotermin.lib.i18n import socket_language, staff_language
@@ -58,6 +58,9 @@ class DayConsumer(AsyncJsonWebsocketConsumer):
         self.group = agency_group(staff.agency_id)
         await self.channel_layer.group_add(self.group, self.channel_name)
         await self.accept()
+
+    async def dispatch(self, message: dict[str, Any]) -> None:
+        await dispatch_without_database(self, message)
 
     async def disconnect(self, code: int) -> None:
         if self.group:

@@ -115,9 +115,9 @@ export function wireQuality({connection, room, session, media, ready, words}) {
         box.querySelector('.quality-indicator').hidden = false;
         $('connection-light').className = `light ${LIGHTS[now]}`;
         if (now === shown) return;
-        // A connection turning poor is told, whatever the mode: the person may want to choose
-        // audio only; the way back up is told by the step up.
-        if (now === 'poor' && shown !== null) {
+        // A connection turning poor is told while the page still sends in high quality (the
+        // person may want to choose less); a page that stepped down has said so already.
+        if (now === 'poor' && shown !== null && quality.current === 'high') {
             announce($('quality-announce'), (text.msgGrade || '').replace('{grade}', words[now]));
         }
         shown = now;
