@@ -9,6 +9,7 @@ The cost is one write and one read per process every few seconds, none per socke
 """
 
 import asyncio
+import contextlib
 import logging
 import os
 import secrets
@@ -72,7 +73,8 @@ def beat() -> None:
 
 
 async def _keep(first: asyncio.Future) -> None:
-    await first
+    with contextlib.suppress(DatabaseError):
+        await first  # failed: the next beat renews
     while True:
         await asyncio.sleep(RENEW)
         try:
@@ -93,7 +95,13 @@ async def start() -> None:
         _first = loop.create_task(database_sync_to_async(renew)())
         _task = loop.create_task(_keep(_first))
     # The lease is there before the socket's member is stored as held by this process.
-    await asyncio.shield(_first)
+    try:
+        await asyncio.shield(_first)
+    except DatabaseError:
+        pass  # the database is away: the socket's own arrival fails too; the loop renews later
+    except BaseException:
+        stop()  # this socket does not count: it is gone
+        raise
 
 
 def stop() -> None:
