@@ -21,7 +21,6 @@ from videotermin.appointments.models import Appointment, Link, Member, Status
 from videotermin.audit.models import AuditEntry
 from videotermin.lib.tokens import hash_token
 
-pytest_plugins = ["tests.apifixtures"]
 pytestmark = pytest.mark.django_db
 
 BERLIN = ZoneInfo("Europe/Berlin")

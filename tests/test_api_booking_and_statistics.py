@@ -8,7 +8,6 @@ import pytest
 from videotermin.audit.models import AuditEntry
 from videotermin.booking.models import Invitation
 
-pytest_plugins = ["tests.apifixtures"]
 pytestmark = pytest.mark.django_db
 
 DANA = {"name": "Dana Yilmaz", "email": "dana@example.org", "language": "tr"}

@@ -22,7 +22,6 @@ from videotermin.api.tasks import purge_idempotent_requests
 from videotermin.appointments import services as appointments
 from videotermin.appointments.models import Appointment, Link, Member
 
-pytest_plugins = ["tests.apifixtures"]
 pytestmark = pytest.mark.django_db
 
 CHANGING = [

@@ -20,7 +20,6 @@ from videotermin.api import services
 from videotermin.api.models import ApiKey
 from videotermin.audit.models import AuditEntry
 
-pytest_plugins = ["tests.apifixtures"]
 pytestmark = pytest.mark.django_db
 
 KEY = re.compile(r"vtk_[0-9a-f]{16}_[A-Za-z0-9_-]{32}")

@@ -15,7 +15,6 @@ from django.db import close_old_connections
 from hypothesis import HealthCheck, settings
 from schemathesis.config import SchemathesisConfig
 
-pytest_plugins = ["tests.apifixtures"]
 pytestmark = pytest.mark.django_db
 
 # Examples per operation: with 13 operations the fuzzing takes about 25 seconds here.

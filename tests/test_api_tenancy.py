@@ -15,7 +15,6 @@ from videotermin.api.v1 import api as ninja_api
 from videotermin.appointments.models import Appointment, Link, Member
 from videotermin.audit.models import AuditEntry
 
-pytest_plugins = ["tests.apifixtures"]
 pytestmark = pytest.mark.django_db
 
 APPOINTMENT = "/appointments/{appointment_id}"

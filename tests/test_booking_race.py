@@ -12,10 +12,11 @@ import threading
 from datetime import time
 
 import pytest
-from django.db import connection, connections
+from django.db import connection
 from django.test import Client
 from django.urls import reverse
 from tests.booking_helpers import invite, publish
+from tests.concurrency import at_once as at_once_in_threads
 from tests.personas import make_staff
 
 from videotermin.appointments.models import Appointment
@@ -53,26 +54,7 @@ def slow_booking(monkeypatch):
 
 
 def run_at_once(work, armed: threading.Event) -> list:
-    """Run work(i) for every person in a thread of its own, all starting together."""
-    armed.set()
-    start = threading.Barrier(PEOPLE, timeout=10)
-    results: list = [None] * PEOPLE
-
-    def person(index: int) -> None:
-        try:
-            start.wait()
-            results[index] = work(index)
-        except Exception as error:  # noqa: BLE001 (the outcome is what is tested)
-            results[index] = error
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=person, args=(i,)) for i in range(PEOPLE)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    return results
+    return at_once_in_threads(work, PEOPLE, armed)
 
 
 def test_of_several_people_booking_the_same_slot_at_once_exactly_one_gets_it(

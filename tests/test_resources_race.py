@@ -10,8 +10,8 @@ import contextlib
 import threading
 
 import pytest
-from django.db import connections
 from django.utils import translation
+from tests.concurrency import at_once as at_once_in_threads
 from tests.personas import agree, make_staff
 
 from videotermin.administration import accounts
@@ -50,25 +50,7 @@ def slowed(monkeypatch, name: str) -> threading.Event:
 
 
 def at_once(work, armed: threading.Event) -> list:
-    armed.set()
-    start = threading.Barrier(PEOPLE, timeout=10)
-    results: list = [None] * PEOPLE
-
-    def person(index: int) -> None:
-        try:
-            start.wait()
-            results[index] = work(index)
-        except Exception as error:  # noqa: BLE001 (the outcome is what is tested)
-            results[index] = error
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=person, args=(i,)) for i in range(PEOPLE)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    return results
+    return at_once_in_threads(work, PEOPLE, armed)
 
 
 def test_of_two_first_admissions_at_once_only_one_starts_a_call_beyond_the_last_place(
