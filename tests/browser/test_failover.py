@@ -18,7 +18,7 @@ import time
 from types import SimpleNamespace
 
 import pytest
-from tests.browser.conftest import wait_for_media
+from tests.browser.conftest import close_contexts, wait_for_media
 from tests.browser.room import admit, open_member_room, open_panel, open_staff_room, person
 from tests.browser.test_reconnect import LONGEST_GAPS, MARK_PEERS, WATCH_FRAMES
 from tests.cluster import Cluster, Node
@@ -113,8 +113,7 @@ def new_context(browser, cluster):
         return context
 
     yield make
-    for context in contexts:
-        context.close()
+    close_contexts(browser, contexts)
 
 
 def booked(cluster: Cluster, interpreter: bool = False):
