@@ -402,6 +402,42 @@ def test_a_limit_counts_per_key():
     ratelimit.forget()
 
 
+class Clock:
+    def __init__(self, now: float) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_frames_are_counted_in_a_moving_window_a_burst_passes_and_the_average_holds(
+    monkeypatch,
+):
+    clock = Clock(1000.0)  # the start of a 10 s window
+    monkeypatch.setattr(ratelimit.time, "monotonic", clock)
+    counts = ratelimit.FrameCounts()
+    assert [counts.hit("m", "4/10 seconds") for _ in range(5)] == [True] * 4 + [False]
+    # Half of the earlier window still counts (2 of its 4): two more pass, not four.
+    clock.now = 1015.0
+    assert [counts.hit("m", "4/10 seconds") for _ in range(3)] == [True, True, False]
+    # Another key, another count.
+    assert counts.hit("n", "4/10 seconds")
+    # A whole window later nothing of it is left.
+    clock.now = 1030.0
+    assert [counts.hit("m", "4/10 seconds") for _ in range(5)] == [True] * 4 + [False]
+
+
+def test_frame_counts_of_people_gone_are_forgotten(monkeypatch):
+    clock = Clock(1000.0)
+    monkeypatch.setattr(ratelimit.time, "monotonic", clock)
+    counts = ratelimit.FrameCounts()
+    for member in range(100):
+        counts.hit(f"room:member:{member}", "100/5 seconds")
+    clock.now += counts.SWEEP_SECONDS + 1
+    counts.hit("room:member:still-here", "100/5 seconds")
+    assert list(counts.windows) == [("room:member:still-here", "100/5 seconds")]
+
+
 # C. Only the site's own pages may connect.
 
 

@@ -261,21 +261,21 @@ class RoomConsumer(AsyncJsonWebsocketConsumer):
             return
         self.heard = time.monotonic()
         with translation.override(self.language):
-            if not await ratelimit.hit(f"{self.limit_key}:frames", FLOOD_LIMIT):
+            if not ratelimit.hit_frame(f"{self.limit_key}:frames", FLOOD_LIMIT):
                 await self._error("rate_limited")
                 return
             try:
                 message = protocol.parse(text_data, settings.SIGNALING_MAX_MESSAGE_BYTES)
             except protocol.ProtocolError as error:
-                if await ratelimit.hit(self.limit_key, RATE_LIMIT):
+                if ratelimit.hit_frame(self.limit_key, RATE_LIMIT):
                     await self._error(error.code, ref=error.ref)
                 else:
                     await self._error("rate_limited")
                 return
             if isinstance(message, protocol.Signal):
-                allowed = await ratelimit.hit(f"{self.limit_key}:to:{message.to}", SIGNAL_LIMIT)
+                allowed = ratelimit.hit_frame(f"{self.limit_key}:to:{message.to}", SIGNAL_LIMIT)
             else:
-                allowed = await ratelimit.hit(self.limit_key, RATE_LIMIT)
+                allowed = ratelimit.hit_frame(self.limit_key, RATE_LIMIT)
             if not allowed:
                 await self._error("rate_limited", ref=message.type)
                 return

@@ -1,23 +1,20 @@
-"""Rate limits per actor, not per connection (a reconnect must not reset them), on all nodes."""
+"""Rate limits per actor, not per connection (a reconnect must not reset them): requests on all
+nodes (hit_sync), WebSocket frames in the process that holds the socket (hit_frame)."""
 
-import asyncio
 import math
 import time
-import weakref
 from functools import cache
-from typing import Any
 
 from django.conf import settings
 from limits import RateLimitItem, parse, storage, strategies
-from limits.aio import strategies as aio_strategies
 
 # Keys of every user of this module share one namespace in Redis.
 PREFIX = "videotermin"
 
 # Limits are strings for limits.parse ("20/second", "100 per 5 seconds"), counted in a moving
 # window: a burst up to the amount passes at once, the average over the period cannot exceed it.
-# With REDIS_URL every node and both twins (hit, hit_sync) count together; without it the counts
-# live in this process, the async and the sync ones apart (development, tests).
+# With REDIS_URL every node counts requests together; without it the counts live in this
+# process (development, tests).
 
 
 def _redis_url() -> str:
@@ -29,25 +26,56 @@ def _limit(limit: str) -> RateLimitItem:
     return parse(limit)
 
 
-# Async storages belong to the event loop they were made in (their locks, Redis connections):
-# one set per loop. A server runs one loop; each test runs its own, and so starts from zero.
-_async_limiters: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, Any]]" = (
-    weakref.WeakKeyDictionary()
-)
+class FrameCounts:
+    """Moving-window counts kept in this process, for the frames of WebSockets.
+
+    A socket lives in one process, and a member's page holds one socket; its frames are counted
+    where they arrive, by the member (not by the socket: a reconnect to the same process starts
+    nothing afresh) at the cost of a dictionary look-up: no Redis round trip, no thread, no
+    timer per frame. A member whose page moves to another node (the node died) starts afresh
+    there; the connections themselves are limited across nodes.
+
+    The window is a sliding one of two fixed windows, weighted by how much of the earlier one
+    still falls inside the period (the approximation Redis and Cloudflare use): a burst up to
+    the amount passes at once, the average over the period cannot exceed it.
+    """
+
+    # Counts whose windows ended this long ago are forgotten, at most this often.
+    SWEEP_SECONDS = 30.0
+
+    def __init__(self) -> None:
+        # (key, limit) → [number of the current window, the previous window's count, this one's]
+        self.windows: dict[tuple[str, str], list[int]] = {}
+        self.swept = time.monotonic()
+
+    def hit(self, key: str, limit: str) -> bool:
+        item = _limit(limit)
+        period, amount = item.get_expiry(), item.amount
+        now = time.monotonic()
+        number, into = divmod(now, period)
+        window = self.windows.get((key, limit))
+        if window is None or window[0] < number - 1:
+            window = self.windows[(key, limit)] = [int(number), 0, 0]
+        elif window[0] < number:
+            window[:] = [int(number), window[2], 0]
+        earlier = window[1] * (1 - into / period)
+        if earlier + window[2] + 1 > amount:
+            return False
+        window[2] += 1
+        if now - self.swept > self.SWEEP_SECONDS:
+            self.sweep(now)
+        return True
+
+    def sweep(self, now: float) -> None:
+        self.swept = now
+        self.windows = {
+            counted: window
+            for counted, window in self.windows.items()
+            if (window[0] + 2) * _limit(counted[1]).get_expiry() > now
+        }
 
 
-def _async_limiter(redis_url: str) -> aio_strategies.MovingWindowRateLimiter:
-    limiters = _async_limiters.setdefault(asyncio.get_running_loop(), {})
-    if redis_url not in limiters:
-        if redis_url:
-            # The redis package is installed (channels_redis needs it); limits defaults to coredis.
-            backend = storage.storage_from_string(
-                f"async+{redis_url}", implementation="redispy", key_prefix=PREFIX
-            )
-        else:
-            backend = storage.storage_from_string("async+memory://")
-        limiters[redis_url] = aio_strategies.MovingWindowRateLimiter(backend)
-    return limiters[redis_url]
+_frames = FrameCounts()
 
 
 @cache
@@ -59,9 +87,10 @@ def _sync_limiter(redis_url: str) -> strategies.MovingWindowRateLimiter:
     return strategies.MovingWindowRateLimiter(backend)
 
 
-async def hit(key: str, limit: str) -> bool:
-    """Count one hit for the key; False once the limit is spent (the hit is then not counted)."""
-    return await _async_limiter(_redis_url()).hit(_limit(limit), key)
+def hit_frame(key: str, limit: str) -> bool:
+    """Count one WebSocket frame for the key in this process (FrameCounts); False once the
+    limit is spent (the frame is then not counted)."""
+    return _frames.hit(key, limit)
 
 
 def hit_sync(key: str, limit: str) -> bool:
@@ -70,8 +99,10 @@ def hit_sync(key: str, limit: str) -> bool:
 
 
 def forget() -> None:
-    """Start the in-process synchronous counts afresh (tests); async ones are per event loop."""
+    """Start the in-process counts afresh (tests)."""
+    global _frames
     _sync_limiter.cache_clear()
+    _frames = FrameCounts()
 
 
 def spent_sync(key: str, limit: str) -> bool:

@@ -68,7 +68,7 @@ class DayConsumer(AsyncJsonWebsocketConsumer):
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
         with translation.override(self.language):
-            if not await ratelimit.hit(f"day:user:{self.user.pk}", RATE_LIMIT):
+            if not ratelimit.hit_frame(f"day:user:{self.user.pk}", RATE_LIMIT):
                 await self._error("rate_limited")
                 return
             try:
