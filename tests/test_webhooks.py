@@ -21,8 +21,9 @@ from videotermin.appointments.models import Appointment
 from videotermin.audit.models import AuditEntry
 from videotermin.calls import services as calls
 from videotermin.stats.models import ConsultationFact
+from videotermin.stats.services import write_due_facts
 from videotermin.survey import services as survey
-from videotermin.webhooks import addresses, delivery, noshows, outbox, services, signing
+from videotermin.webhooks import addresses, delivery, outbox, services, signing
 from videotermin.webhooks.events import EVENT_TYPES
 from videotermin.webhooks.models import Delivery, Endpoint, Event
 
@@ -171,7 +172,8 @@ def run_a_whole_consultation(agency, counselor, book):
     missed = book(
         starts_in=-timedelta(hours=1), name="Frieda Lange", email="frieda@example.org"
     ).appointment
-    assert noshows.note_no_shows() == 1
+    # The worker's statistics job: the cancelled and the missed appointment's facts and events.
+    assert write_due_facts() == 2
     return appointment, cancelled, missed
 
 
@@ -287,8 +289,8 @@ def test_a_missed_appointment_is_a_no_show_once_its_end_has_passed_and_nobody_wa
         starts_at=timezone.now() - timedelta(minutes=40)
     )
 
-    assert noshows.note_no_shows() == 1
-    assert noshows.note_no_shows() == 0
+    assert write_due_facts() == 1
+    assert write_due_facts() == 0
 
     [event] = Event.objects.all()
     assert (event.type, event.appointment) == ("consultation.no_show", missed.public_id)
