@@ -15,7 +15,8 @@ the session store). Every page pings every PING_SECONDS, as protocol.js does.
 - scale_idle_memory_per_socket, scale_idle_sockets_per_gib: the server processes' resident
   memory (RSS) after the sockets are open and HOLD seconds have passed, less before (after a
   warm-up), per socket; the sockets a GiB holds at that rate. The client offers
-  permessage-deflate as browsers do, and the server runs with uvicorn's defaults, as deployed.
+  permessage-deflate as browsers do, and the server declines it, as deployed
+  (`--ws-per-message-deflate false`).
 - scale_calls_<K>_relay_p50/_p99, scale_calls_<K>_relays_lost (K in CALLS): K calls, each a
   host and an admitted citizen, both sockets open. Every side pings every PING_SECONDS and
   sends a network sample every SAMPLE_SECONDS (`status` with `network`; the citizen's reaches
@@ -55,8 +56,7 @@ VIDEOTERMIN_BENCH_SCALE (comma list; default `embedded`), `python -m bench.scale
 the ones named (default: both). Each server is started afresh for each part (its members put
 back to "away" in between), so one part's sockets do not weigh on the next. Each variant takes
 about five minutes. DJANGO_SETTINGS_MODULE (with PYTHONPATH) runs the server with other
-settings, to try a change before making it; VIDEOTERMIN_BENCH_SCALE_DEFLATE=0 makes the client
-offer no compression (the memory of a server without it).
+settings, to try a change before making it.
 """
 
 import asyncio
@@ -116,9 +116,6 @@ USER_AGENT = (
     "Chrome/126.0.0.0 Safari/537.36"
 )
 TRANSACTION_CONTROL = {"BEGIN", "COMMIT", "ROLLBACK", "SAVEPOINT", "RELEASE"}
-# Whether the client offers permessage-deflate, as browsers do (VIDEOTERMIN_BENCH_SCALE_DEFLATE=0:
-# not, which is what a server without compression would agree to).
-DEFLATE = os.environ.get("VIDEOTERMIN_BENCH_SCALE_DEFLATE", "1") != "0"
 # The client's clock ticks this often; pings, samples and candidates fall on its ticks.
 TICK = 0.1
 
@@ -192,6 +189,8 @@ class Nodes:
                         "--no-proxy-headers",
                         "--log-level",
                         "warning",
+                        "--ws-per-message-deflate",
+                        "false",
                     ],
                     env=env,
                     stdout=log,
@@ -905,7 +904,7 @@ class Load:
             ping_interval=None,
             close_timeout=1,
             max_size=2**20,
-            compression="deflate" if DEFLATE else None,
+            compression="deflate",  # offered as browsers do
         )
 
     async def enter(self, url: str, key: str, origin: str, cookie: str) -> tuple[Any, dict]:

@@ -23,6 +23,10 @@ def database_from_url(url: str, base_dir: Path, pool_size: int = 20) -> dict:
                 "transaction_mode": "IMMEDIATE",
                 "timeout": 20,
             },
+            # Each thread keeps its connection: opening one (PRAGMAs, functions) and closing the
+            # last one of a WAL database (a checkpoint) cost more than the queries of a socket.
+            "CONN_MAX_AGE": None,
+            "CONN_HEALTH_CHECKS": True,
             # Beside the database it tests, so that runs on other databases never share a file.
             "TEST": {"NAME": str(name.parent / f"test_{name.name}")},
         }
