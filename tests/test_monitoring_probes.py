@@ -124,6 +124,40 @@ def test_a_turn_server_that_swallows_every_request_fails_in_time(db, settings):
     assert took < 1.5
 
 
+def test_readyz_checks_the_registered_media_servers_not_those_of_the_settings(
+    transactional_db, settings, monkeypatch
+):
+    from videotermin.resources import services
+
+    # What the settings name is not where calls go once servers are registered.
+    settings.ECHO_BACKEND = "janus"
+    settings.TURN_SECRET = "secret"
+    settings.TURN_URLS = [f"turn:127.0.0.1:{closed_port()}?transport=udp"]
+    settings.JANUS_URL = f"http://127.0.0.1:{closed_port()}/janus"
+    monkeypatch.setenv("VIDEOTERMIN_TEST_TURN_SECRET", "registered-secret")
+    with TurnServer("registered-secret") as turn, JanusServer("janus-secret") as janus:
+        services.register(
+            kind="turn", name="turn-a", urls=turn.urls, secret_ref="env:VIDEOTERMIN_TEST_TURN_SECRET"
+        )
+        services.register(kind="janus", name="janus-a", urls=[janus.url])
+        gone = f"http://127.0.0.1:{closed_port()}/janus"
+        services.register(kind="janus", name="janus-b", urls=[gone])
+        response = ask("/readyz")
+    assert response.status_code == 503
+    assert response.json()["failed"] == ["janus janus-b"]
+    checks = checks_of(response)
+    assert list(checks) == [
+        "database",
+        "channel_layer",
+        "cache",
+        f"turn 127.0.0.1:{turn.port}/udp",
+        f"turn 127.0.0.1:{turn.port}/tcp",
+        "janus janus-a",
+        "janus janus-b",
+    ]
+    assert checks["janus janus-a"]["ok"] and checks[f"turn 127.0.0.1:{turn.port}/udp"]["ok"]
+
+
 def test_the_load_balancers_probe_asks_only_what_the_node_needs_itself(db, settings):
     # A TURN outage hits every node alike: taking them all out of service helps nobody.
     settings.TURN_SECRET = "secret"

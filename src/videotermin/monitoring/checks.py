@@ -1,5 +1,5 @@
-"""What /readyz asks: the database, the channel layer, the cache and, where configured, the TURN
-servers and Janus. Each check has a deadline of its own, and all run at once, so the answer
+"""What /readyz asks: the database, the channel layer, the cache and the TURN servers and Janus
+nodes that calls are placed on (the registered ones, resources app, else the settings'). Each check has a deadline of its own, and all run at once, so the answer
 never takes longer than the slowest deadline.
 """
 
@@ -132,10 +132,28 @@ class TurnServer:
         return cls(scheme, host, port, transport)
 
 
-def turn_servers() -> list[TurnServer]:
-    """The distinct addresses of TURN_URLS (the same server is often named for UDP and TCP)."""
+def media_servers() -> tuple[list[str], list[tuple[str, str]]]:
+    """The TURN URLs, and the Janus nodes (a check's name, the URL) for test calls, on which
+    new calls are placed: the registered ones when there are any (resources/placement.py),
+    else those of the settings."""
+    from videotermin.resources import placement
+
+    known = placement.registry()
+    registered_turn = known.of(placement.TURN) if known is not None else []
+    registered_janus = known.of(placement.JANUS) if known is not None else []
+    turn_urls = [url for server in registered_turn for url in server.urls] or settings.TURN_URLS
+    janus_nodes: list[tuple[str, str]] = []
+    if settings.ECHO_BACKEND == "janus":
+        janus_nodes = [(f"janus {server.name}", server.url) for server in registered_janus] or [
+            ("janus", settings.JANUS_URL)
+        ]
+    return list(turn_urls), janus_nodes
+
+
+def turn_servers(urls: list[str]) -> list[TurnServer]:
+    """The distinct addresses of TURN URLs (the same server is often named for UDP and TCP)."""
     found: dict[str, TurnServer] = {}
-    for url in settings.TURN_URLS:
+    for url in urls:
         server = TurnServer.parse(url)
         found.setdefault(server.name, server)
     return list(found.values())
@@ -211,9 +229,9 @@ async def turn(server: TurnServer) -> None:
         writer.close()
 
 
-async def janus() -> None:
+async def janus(base: str) -> None:
     """Janus's `info` request on its HTTP API (no session, no secret needed)."""
-    url = settings.JANUS_URL.rstrip("/") + "/info"
+    url = base.rstrip("/") + "/info"
     async with httpx.AsyncClient(timeout=settings.READYZ_TIMEOUT_SECONDS) as client:
         response = await client.get(url)
     response.raise_for_status()
@@ -222,7 +240,7 @@ async def janus() -> None:
 
 
 def configured(scope: str = "all") -> dict[str, Callable[[], Awaitable[None]]]:
-    """The checks to run: this node's own, and (scope "all") the configured media services."""
+    """The checks to run: this node's own, and (scope "all") the media servers."""
     checks: dict[str, Callable[[], Awaitable[None]]] = {
         "database": in_thread(_database),
         "channel_layer": channel_layer,
@@ -230,10 +248,11 @@ def configured(scope: str = "all") -> dict[str, Callable[[], Awaitable[None]]]:
     }
     if scope == "node":
         return checks
-    for server in turn_servers():
+    turn_urls, janus_nodes = media_servers()
+    for server in turn_servers(turn_urls):
         checks[server.name] = functools.partial(turn, server)
-    if settings.ECHO_BACKEND == "janus":
-        checks["janus"] = janus
+    for name, url in janus_nodes:
+        checks[name] = functools.partial(janus, url)
     return checks
 
 
