@@ -15,7 +15,6 @@ from typing import Any
 from urllib.parse import parse_qs
 
 from channels.consumer import get_handler_name
-from channels.db import database_sync_to_async
 from channels.exceptions import ChannelFull, StopConsumer
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.conf import settings
@@ -29,6 +28,7 @@ from videotermin.appointments.services import NotAllowed
 from videotermin.calls import ice, presence, protocol, services
 from videotermin.calls.state import appointment_entry, opened_members, snapshot
 from videotermin.lib import ratelimit
+from videotermin.lib.database_work import on_database
 from videotermin.lib.events import room_group
 from videotermin.lib.i18n import socket_language, staff_language
 from videotermin.monitoring import metrics
@@ -39,9 +39,9 @@ logger = logging.getLogger(__name__)
 
 async def dispatch_without_database(consumer, message: dict[str, Any]) -> None:
     """Channels' dispatch without its `aclose_old_connections()` before every message: that
-    runs on the one database thread, so every relayed signal would queue behind every database
-    call of every socket. These consumers reach the database only through
-    `database_sync_to_async`, which closes old connections itself."""
+    runs on the process's database thread, so every relayed signal would queue behind every
+    database call of every socket. These consumers reach the database only through
+    `on_database` (lib/database_work.py), which closes old connections itself."""
     handler = getattr(consumer, get_handler_name(message), None)
     if handler is None:
         raise ValueError(f"No handler for message type {message['type']}")
@@ -124,7 +124,7 @@ class RoomConsumer(AsyncJsonWebsocketConsumer):
         appointment_id = self.scope["url_route"]["kwargs"]["appointment"]
         self.language = socket_language(self.scope)
         try:
-            member = await database_sync_to_async(find_member)(
+            member = await on_database(find_member)(
                 appointment_id, self.scope.get("user"), self.scope.get("session")
             )
         except NotAllowed as reason:
@@ -152,7 +152,7 @@ class RoomConsumer(AsyncJsonWebsocketConsumer):
         # Join the group before reading the room: no change can fall between the two.
         await self.channel_layer.group_add(self.group, self.channel_name)
         try:
-            appointment, members = await database_sync_to_async(self._arrive)()
+            appointment, members = await on_database(self._arrive)()
         except NotAllowed as reason:
             await self.channel_layer.group_discard(self.group, self.channel_name)
             self._stop_renewing()
@@ -165,9 +165,7 @@ class RoomConsumer(AsyncJsonWebsocketConsumer):
             logger.warning("A room socket could not join; its page reconnects", exc_info=True)
             self._stop_renewing()
             with contextlib.suppress(Exception):
-                await database_sync_to_async(services.disconnect)(
-                    self.member, channel=self.channel_name
-                )
+                await on_database(services.disconnect)(self.member, channel=self.channel_name)
             await self.close(code=CLOSE_SERVER_ERROR)
             return
         self.active = True
@@ -228,7 +226,7 @@ class RoomConsumer(AsyncJsonWebsocketConsumer):
         if self.watchdog is not None and self.watchdog is not asyncio.current_task():
             self.watchdog.cancel()
         await self.channel_layer.group_discard(self.group, self.channel_name)
-        await database_sync_to_async(services.disconnect)(self.member, channel=self.channel_name)
+        await on_database(services.disconnect)(self.member, channel=self.channel_name)
 
     async def _watch(self) -> None:
         """Close a socket whose page has gone silent: cut off without a close (a dead network,
@@ -311,16 +309,14 @@ class RoomConsumer(AsyncJsonWebsocketConsumer):
             "check": message.check.model_dump() if message.check else None,
         }
         if any(value is not None for value in fields.values()):
-            self.member = await database_sync_to_async(services.update_status)(
-                self.member, **fields
-            )
+            self.member = await on_database(services.update_status)(self.member, **fields)
 
     async def _note_mode(self, mode: str) -> None:
         """The quality a page of someone invited by link sends in, for the consultation's
         anonymous fact: a write per change of mode, none per sample."""
         if self.member.is_staff or mode == self.sending_mode:
             return
-        await database_sync_to_async(stats.note_sending_mode)(
+        await on_database(stats.note_sending_mode)(
             self.member.appointment_id, previous=self.sending_mode, mode=mode
         )
         self.sending_mode = mode
@@ -423,16 +419,16 @@ class RoomConsumer(AsyncJsonWebsocketConsumer):
             target = self._member(message.member)
             appointments.hand_over(self.member.appointment, to=target, by=self.member)
 
-        await database_sync_to_async(hand_over)()
+        await on_database(hand_over)()
 
     async def got_end(self, message: protocol.End) -> None:
-        await database_sync_to_async(services.end_call)(self.member.appointment, by=self.member)
+        await on_database(services.end_call)(self.member.appointment, by=self.member)
 
     async def got_leave(self, message: protocol.Leave) -> None:
-        await database_sync_to_async(services.leave)(self.member)
+        await on_database(services.leave)(self.member)
 
     async def got_media_started(self, message: protocol.MediaStarted) -> None:
-        await database_sync_to_async(metrics.media_started)(self.member)
+        await on_database(metrics.media_started)(self.member)
 
     async def _act(self, service, member_id, **kwargs: Any) -> None:
         """Call a service on another member of this room, acting as this connection's member."""
@@ -440,7 +436,7 @@ class RoomConsumer(AsyncJsonWebsocketConsumer):
         def act() -> None:
             service(self._member(member_id), by=self.member, **kwargs)
 
-        await database_sync_to_async(act)()
+        await on_database(act)()
 
     def _member(self, public_id) -> Member:
         member = (

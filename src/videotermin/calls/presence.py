@@ -16,11 +16,11 @@ import secrets
 import socket
 from datetime import datetime, timedelta
 
-from channels.db import database_sync_to_async
 from django.db import DatabaseError
 from django.utils import timezone
 
 from videotermin.calls.models import Node
+from videotermin.lib.database_work import on_database
 
 logger = logging.getLogger(__name__)
 
@@ -78,7 +78,7 @@ async def _keep(first: asyncio.Future) -> None:
     while True:
         await asyncio.sleep(RENEW)
         try:
-            await database_sync_to_async(beat)()
+            await on_database(beat)()
         except DatabaseError:
             # The database is away: the lease cannot be renewed, nor anyone's taken; both
             # resume when it is back.
@@ -92,7 +92,7 @@ async def start() -> None:
     _sockets += 1
     loop = asyncio.get_running_loop()
     if _task is None or _task.done() or _task.get_loop() is not loop:
-        _first = loop.create_task(database_sync_to_async(renew)())
+        _first = loop.create_task(on_database(renew)())
         _task = loop.create_task(_keep(_first))
     # The lease is there before the socket's member is stored as held by this process.
     try:

@@ -2,13 +2,13 @@
 
 from collections.abc import Callable
 
-from asgiref.sync import sync_to_async
 from django.contrib import messages
 from django.contrib.auth.models import AnonymousUser
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.utils.translation import gettext as _
 
+from videotermin.lib.database_work import on_database
 from videotermin.signin.services import second_factor_missing
 
 # What somebody held by the policy may still do: set a factor up, confirm who they are, leave,
@@ -60,6 +60,8 @@ class SecondFactorSocketMiddleware:
     async def __call__(self, scope, receive, send):
         # Inside AuthMiddlewareStack: the user is known by now.
         user = scope.get("user")
-        if await sync_to_async(second_factor_missing)(user, scope.get("session")):
+        # Nobody signed in (every citizen's socket): no policy to ask the database about.
+        signed_in = user is not None and user.is_authenticated
+        if signed_in and await on_database(second_factor_missing)(user, scope.get("session")):
             scope = {**scope, "user": AnonymousUser()}
         return await self.inner(scope, receive, send)

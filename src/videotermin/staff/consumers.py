@@ -4,13 +4,13 @@ import asyncio
 from collections import OrderedDict
 from typing import Any
 
-from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.utils import translation
 
 from videotermin.calls import protocol
 from videotermin.calls.consumers import ERROR_MESSAGES, dispatch_without_database
 from videotermin.lib import ratelimit
+from videotermin.lib.database_work import on_database
 from videotermin.lib.events import agency_group
 from videotermin.lib.i18n import socket_language, staff_language
 from videotermin.staff.live import describe_in_agency
@@ -43,7 +43,7 @@ class DayConsumer(AsyncJsonWebsocketConsumer):
     async def connect(self) -> None:
         user = self.scope.get("user")
         staff = (
-            await database_sync_to_async(lambda: getattr(user, "staff", None))()
+            await on_database(lambda: getattr(user, "staff", None))()
             if (user is not None and user.is_authenticated)
             else None
         )
@@ -108,9 +108,7 @@ async def row(public_id: str, change: str, language: str, agency_id: int) -> dic
             while len(_rows) > KEEP_ROWS:
                 _rows.popitem(last=False)
         try:
-            future.set_result(
-                await database_sync_to_async(_describe)(public_id, language, agency_id)
-            )
+            future.set_result(await on_database(_describe)(public_id, language, agency_id))
         except Exception as error:
             _rows.pop(key, None)
             future.set_exception(error)
