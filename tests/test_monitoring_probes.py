@@ -134,10 +134,10 @@ def test_readyz_checks_the_registered_media_servers_not_those_of_the_settings(
     settings.TURN_SECRET = "secret"
     settings.TURN_URLS = [f"turn:127.0.0.1:{closed_port()}?transport=udp"]
     settings.JANUS_URL = f"http://127.0.0.1:{closed_port()}/janus"
-    monkeypatch.setenv("VIDEOTERMIN_TEST_TURN_SECRET", "registered-secret")
+    monkeypatch.setenv("VIDEOTERMIN_TEST_TURN", "registered-secret")
     with TurnServer("registered-secret") as turn, JanusServer("janus-secret") as janus:
         services.register(
-            kind="turn", name="turn-a", urls=turn.urls, secret_ref="env:VIDEOTERMIN_TEST_TURN_SECRET"
+            kind="turn", name="turn-a", urls=turn.urls, secret_ref="env:VIDEOTERMIN_TEST_TURN"
         )
         services.register(kind="janus", name="janus-a", urls=[janus.url])
         gone = f"http://127.0.0.1:{closed_port()}/janus"

@@ -1,6 +1,7 @@
 """What /readyz asks: the database, the channel layer, the cache and the TURN servers and Janus
-nodes that calls are placed on (the registered ones, resources app, else the settings'). Each check has a deadline of its own, and all run at once, so the answer
-never takes longer than the slowest deadline.
+nodes that calls are placed on (the registered ones, resources app, else the settings'). Each
+check has a deadline of its own, and all run at once, so the answer never takes longer than the
+slowest deadline.
 """
 
 import asyncio
