@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.functional import lazy
 from django.utils.translation import gettext
@@ -623,8 +623,11 @@ def locked_member(member: Member) -> Member:
 
     The appointment's row is locked first: every service takes the two in this order, so that
     two of them (a disconnect ending the consultation, a hand-over) never wait for each other.
+    A database without row locks (SQLite) serialises whole transactions instead: nothing to
+    lock first there.
     """
-    list(Appointment.objects.select_for_update().filter(pk=member.appointment_id).values("pk"))
+    if connection.features.has_select_for_update:
+        list(Appointment.objects.select_for_update().filter(pk=member.appointment_id).values("pk"))
     return (
         Member.objects.select_for_update(of=("self",))
         .select_related("appointment__agency", "user")

@@ -88,19 +88,17 @@ FLOOD_LIMIT = f"{100 * MAX_MEMBERS}/5 seconds"
 
 def find_member(appointment_id: str, user, session) -> Member | None:
     """The member this connection speaks for: a staff user of the appointment's agency (who
-    joins as host or colleague), or a participant whose link this browser session opened."""
-    appointment = (
-        Appointment.objects.select_related("agency").filter(public_id=appointment_id).first()
-    )
-    if appointment is None:
-        return None
+    joins as host or colleague), or a participant whose link this browser session opened (one
+    query: the member with its appointment and agency)."""
     staff = getattr(user, "staff", None) if user is not None and user.is_authenticated else None
     if staff is not None:
-        if staff.agency_id != appointment.agency_id:
+        appointment = Appointment.objects.filter(public_id=appointment_id).first()
+        if appointment is None or staff.agency_id != appointment.agency_id:
             return None
         joined = appointments.join_as_staff(appointment, user)
         return Member.objects.select_related("appointment__agency", "user").get(pk=joined.pk)
-    members = appointment.members.select_related("appointment__agency", "user")
+    members = Member.objects.filter(appointment__public_id=appointment_id)
+    members = members.select_related("appointment__agency", "user")
     return opened_members(members, session, working=True).first()
 
 
