@@ -1,5 +1,6 @@
 """ASGI entry point: Django for HTTP, Channels for the WebSockets under /ws/."""
 
+import gc
 import os
 
 from django.core.asgi import get_asgi_application
@@ -42,3 +43,12 @@ application = ProtocolTypeRouter(
         ),
     }
 )
+
+# A node holds thousands of sockets, each with its long-lived objects, and Python's full
+# collections look at every one of them: at 3,000 sockets they took 0.3-0.8 s every few seconds,
+# and for that long no signal was relayed (docs/decisions/scale.md). What the process loaded at
+# start moves out of the collector's sight, and the younger generations are collected less
+# often, so that full collections are rare; cycles are still found, a little later.
+gc.collect()
+gc.freeze()
+gc.set_threshold(700, 10, 1000)
