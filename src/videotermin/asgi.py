@@ -47,8 +47,9 @@ application = ProtocolTypeRouter(
 # A node holds thousands of sockets, each with its long-lived objects, and Python's full
 # collections look at every one of them: at 3,000 sockets they took 0.3-0.8 s every few seconds,
 # and for that long no signal was relayed (docs/decisions/scale.md). What the process loaded at
-# start moves out of the collector's sight, and the younger generations are collected less
-# often, so that full collections are rare; cycles are still found, a little later.
+# start moves out of the collector's sight, and a full collection waits a hundred times longer
+# than Python's default (the young generations keep theirs: larger ones made each of their
+# collections take up to 200 ms). Cycles among long-lived objects are still found, later.
 gc.collect()
 gc.freeze()
 gc.set_threshold(700, 10, 1000)
