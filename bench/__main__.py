@@ -25,9 +25,11 @@ Two people (the host and the citizen), as in every consultation:
 - join_time_via_turn_relay_median (RELAY_RUNS): the same for an agency that sends all media
   through coturn (`relay_only`); both ends' selected candidate pairs must be relay/relay.
 - recovery_after_websocket_drop_median, recovery_after_reload_median (RECOVERY_RUNS): the
-  citizen's signaling socket is cut as a network would (close code 4000): until the host's page
-  decodes video on a peer connection to her new session; then her page reloads: until it decodes
-  again. The page reconnects after its own backoff (1 s ± 25 % for the first attempt).
+  citizen's signaling socket is cut as a network would (close code 4000): until her page is in
+  the room again under the same session (`?resume=`) and the host's page still decodes new video
+  frames on the same peer connection (the media never stopped); then her page reloads: until it
+  decodes again. The page reconnects after its own backoff (0.5 s ± 25 % for the first
+  attempt).
 - test_call_round_trip_median (aiortc) and test_call_round_trip_janus_median (TEST_CALL_RUNS):
   on the device check, from "Start test call" to the first own frame back from the server.
 - server_cpu_for_2min_call: the server process's CPU seconds during CALL_SECONDS of a running
@@ -367,20 +369,21 @@ window.WebSocket = class extends Original {
     constructor(...args) { super(...args); window.__sockets.push(this); }
 };
 """
-# On the counselor's page: the peer of this session (the citizen's new one) decodes video.
-PEER_DECODING = """async (session) => {
+# On the counselor's page: video frames decoded so far on the peer connection to a session.
+PEER_FRAMES = """async (session) => {
   const peer = (globalThis.videoterminPeers || new Map()).get(session);
-  if (!peer) return false;
+  if (!peer) return -1;
   let frames = 0;
   (await peer.pc.getStats()).forEach((s) => {
     if (s.type === 'inbound-rtp' && s.kind === 'video') frames += s.framesDecoded || 0;
   });
-  return frames > 0;
+  return frames;
 }"""
-# On the citizen's page: a socket after the cut one, and the session it was given.
-RECONNECTED = """([count, old]) => {
-  const session = globalThis.videoterminConnection.session;
-  return window.__sockets.length > count && session && session !== old ? session : false;
+# On the citizen's page: a socket after the cut one, in the room again under the same session.
+RESUMED = """([count, session]) => {
+  const connection = globalThis.videoterminConnection;
+  return window.__sockets.length > count && connection.state === 'open'
+    && connection.session === session;
 }"""
 
 
@@ -395,13 +398,18 @@ def recovery_times(browser, url: str, counselor, location) -> dict:
         page = call["page"]
         sockets = page.evaluate("window.__sockets.length")
         session = page.evaluate("globalThis.videoterminConnection.session")
+        frames = counselor_page.evaluate(PEER_FRAMES, session)
         started = time.monotonic()
         page.evaluate("window.__sockets.at(-1).close(4000, 'network gone')")
-        # Until the page has a new socket and session, and the host decodes her on its peer.
-        reconnected = page.wait_for_function(
-            RECONNECTED, arg=[sockets, session], polling=20, timeout=30_000
-        ).json_value()
-        counselor_page.wait_for_function(PEER_DECODING, arg=reconnected, polling=20, timeout=30_000)
+        # Until the page is in the room again under its session (resumed, so the peer
+        # connections carry on) and the host still decodes her on the same peer connection.
+        page.wait_for_function(RESUMED, arg=[sockets, session], polling=20, timeout=30_000)
+        counselor_page.wait_for_function(
+            f"async (session) => (await ({PEER_FRAMES})(session)) > {frames}",
+            arg=session,
+            polling=20,
+            timeout=30_000,
+        )
         times["drop"].append((time.monotonic() - started) * 1000)
         started = time.monotonic()
         page.reload()
