@@ -7,7 +7,7 @@ import sys
 import tempfile
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -118,3 +118,16 @@ def start_uvicorn(
             time.sleep(0.2)
     process.kill()
     raise RuntimeError("the benchmark server did not start")
+
+
+def run_alone(run: Callable[[dict, dict], None], name: str, units: dict[str, str]) -> int:
+    """One part of the bench on a server of its own (`python -m bench.<part>`): its metrics as
+    `metric: value unit` lines, then its details; nothing is written."""
+    results: dict = {}
+    details: dict = {}
+    with BenchServer():
+        run(results, details)
+    for metric, value in results.items():
+        print(f"{metric}: {value} {units[metric]}")
+    print(details[name])
+    return 0

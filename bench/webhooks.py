@@ -165,18 +165,7 @@ def run_webhooks(results: dict, details: dict) -> None:
     }
 
 
-def main() -> int:
-    from bench.server import BenchServer
-
-    results: dict = {}
-    details: dict = {}
-    with BenchServer():
-        run_webhooks(results, details)
-    for metric, value in results.items():
-        print(f"{metric}: {value} {UNITS[metric]}")
-    print(details["webhooks"])
-    return 0
-
-
 if __name__ == "__main__":
-    sys.exit(main())
+    from bench.server import run_alone
+
+    sys.exit(run_alone(run_webhooks, "webhooks", UNITS))

@@ -3,6 +3,7 @@ nodes (hit_sync), WebSocket frames in the process that holds the socket (hit_fra
 
 import math
 import time
+from collections.abc import Callable
 from functools import cache
 
 from django.conf import settings
@@ -43,15 +44,16 @@ class FrameCounts:
     # Counts whose windows ended this long ago are forgotten, at most this often.
     SWEEP_SECONDS = 30.0
 
-    def __init__(self) -> None:
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self.clock = clock
         # (key, limit) → [number of the current window, the previous window's count, this one's]
         self.windows: dict[tuple[str, str], list[int]] = {}
-        self.swept = time.monotonic()
+        self.swept = clock()
 
     def hit(self, key: str, limit: str) -> bool:
         item = _limit(limit)
         period, amount = item.get_expiry(), item.amount
-        now = time.monotonic()
+        now = self.clock()
         number, into = divmod(now, period)
         window = self.windows.get((key, limit))
         if window is None or window[0] < number - 1:
