@@ -284,6 +284,15 @@ class Context:
             self.firefox.call("closeContext", context=self.id)
 
 
+# What a failed wait reports of the page.
+SHOWN = """() => ({
+  url: location.href,
+  view: document.querySelector("#room")?.dataset.view ?? null,
+  status: document.querySelector("[role=status], #status")?.innerText ?? null,
+  alert: document.querySelector("[role=alert]:not([hidden])")?.innerText ?? null,
+})"""
+
+
 class Page:
     """A tab; every method waits like a person would (for the element to be there, visible)."""
 
@@ -292,7 +301,26 @@ class Page:
         self.id = page_id
 
     def _call(self, method: str, timeout: float = DEFAULT_TIMEOUT, **params: Any) -> Any:
-        return self.context.firefox.call(method, timeout=timeout, page=self.id, **params)
+        try:
+            return self.context.firefox.call(method, timeout=timeout, page=self.id, **params)
+        except FirefoxError as error:
+            if not method.startswith("waitFor"):
+                raise
+            raise FirefoxError(f"{error}\n{self._showing()}") from None
+
+    def _showing(self) -> str:
+        """What the page showed when a wait failed: its address, view, status and complaints,
+        so that a failure on a busy machine can be read after the fact."""
+        try:
+            shown = self.context.firefox.call(
+                "evaluate", timeout=5, page=self.id, source=SHOWN, args=[]
+            )
+            complaints = self.warnings() + self.errors()
+        except FirefoxError as error:
+            return f"(the page could not be read: {error})"
+        return (
+            f"the page showed: {json.dumps(shown, ensure_ascii=False)}\nit complained: {complaints}"
+        )
 
     def goto(self, url: str, timeout: float = DEFAULT_TIMEOUT) -> int | None:
         """Open the address (relative to the context's base_url); the response's status."""
