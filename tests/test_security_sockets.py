@@ -373,6 +373,34 @@ def test_a_flood_of_frames_is_refused_before_it_is_parsed(appointment, dana, mon
     run(scenario)
 
 
+def test_a_ping_as_the_pages_write_it_is_answered_unparsed_and_counted_like_any_other(
+    appointment, dana, monkeypatch
+):
+    monkeypatch.setattr(consumers, "RATE_LIMIT", "3/minute")
+    parsed = []
+    monkeypatch.setattr(
+        protocol, "parse", lambda *args, real=protocol.parse: parsed.append(1) or real(*args)
+    )
+
+    async def scenario():
+        communicator = citizen_socket(appointment, dana)
+        await enter(communicator)
+        for _ in range(2):
+            await communicator.send_to(text_data='{"v":2,"type":"ping"}')
+            assert await communicator.receive_from(TIMEOUT) == '{"type":"pong","v":2}'
+        assert parsed == []
+        # Spelled otherwise, it is parsed, answered alike and counted with the others.
+        await communicator.send_to(text_data='{"type": "ping", "v": 2}')
+        assert await communicator.receive_json_from(TIMEOUT) == {"type": "pong", "v": 2}
+        assert parsed == [1]
+        await communicator.send_to(text_data='{"v":2,"type":"ping"}')
+        refused = await communicator.receive_json_from(TIMEOUT)
+        assert (refused["code"], refused["ref"]) == ("rate_limited", "ping")
+        await communicator.disconnect(timeout=TIMEOUT)
+
+    run(scenario)
+
+
 def test_the_day_view_limit_counts_the_user_over_all_day_views(counselor, monkeypatch):
     monkeypatch.setattr(staff_consumers, "RATE_LIMIT", "2/minute")
 

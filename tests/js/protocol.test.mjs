@@ -14,10 +14,11 @@ class FakeSocket {
         this.url = url;
         this.readyState = 1;
         this.sent = [];
+        this.frames = [];
         this.closedWith = null;
         FakeSocket.made.push(this);
     }
-    send(data) { this.sent.push(JSON.parse(data)); }
+    send(data) { this.frames.push(data); this.sent.push(JSON.parse(data)); }
     close(code) { this.closedWith = code; }
 }
 
@@ -41,6 +42,19 @@ test('the first retry comes after about half a second and no retry waits more th
         assert.ok(Connection.retryDelay(30) <= RETRY_MAX * 1.25);
     }
     assert.ok(RETRY_MAX <= 5000);
+});
+
+test('a ping leaves as the exact frame the server answers without parsing it', (t) => {
+    const {advance} = withFakes(t);
+    const connection = new Connection('ws://example/ws/room/1/');
+    connection.connect();
+    const [socket] = FakeSocket.made;
+    socket.onopen();
+    socket.onmessage({data: JSON.stringify({v: 2, type: 'joined', session: '0123456789abcdef'})});
+    advance(3000);
+    // calls/protocol.py PING_FRAME: compared as text, byte for byte.
+    assert.ok(socket.frames.includes('{"v":2,"type":"ping"}'), socket.frames.join(' '));
+    connection.close();
 });
 
 test('a socket silent for too long is given up and the page comes back under its session', (t) => {

@@ -142,6 +142,7 @@ class RoomConsumer(AsyncJsonWebsocketConsumer):
         asked = parse_qs(self.scope.get("query_string", b"").decode("latin-1")).get("resume", [""])
         self.resume = asked[0] if SESSION.fullmatch(asked[0]) else ""
         self.limit_key = f"room:member:{self.me}"
+        self.flood_key = f"{self.limit_key}:frames"
         self.group = room_group(member.appointment.public_id)
         self.table, self.shown = {}, set()
         await self.accept()
@@ -256,8 +257,20 @@ class RoomConsumer(AsyncJsonWebsocketConsumer):
         if not self.active:
             return
         self.heard = time.monotonic()
+        flooding = not ratelimit.hit_frame(self.flood_key, FLOOD_LIMIT)
+        if text_data == protocol.PING_FRAME and not flooding:
+            # Most frames of an idle room are the pages' pings, exactly as protocol.js writes
+            # them: answered without parsing, counted like any message (any other spelling
+            # takes the long way below).
+            if ratelimit.hit_frame(self.limit_key, RATE_LIMIT):
+                metrics.signaling_messages.labels("ping").inc()
+                await self.send(text_data=protocol.PONG_FRAME)
+                return
+            with translation.override(self.language):
+                await self._error("rate_limited", ref="ping")
+            return
         with translation.override(self.language):
-            if not ratelimit.hit_frame(f"{self.limit_key}:frames", FLOOD_LIMIT):
+            if flooding:
                 await self._error("rate_limited")
                 return
             try:
@@ -290,7 +303,7 @@ class RoomConsumer(AsyncJsonWebsocketConsumer):
     # Inbound messages -------------------------------------------------------------------------
 
     async def got_ping(self, message: protocol.Ping) -> None:
-        await self.send_json({"type": "pong", "v": protocol.VERSION})
+        await self.send(text_data=protocol.PONG_FRAME)
 
     async def got_ice_refresh(self, message: protocol.IceRefresh) -> None:
         # The page asks before its TURN credentials expire; running calls keep their relay.

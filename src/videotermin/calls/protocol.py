@@ -20,6 +20,11 @@ class Ping(Message):
     type: Literal["ping"]
 
 
+# A ping and its pong as the pages write them (protocol.js): compared and sent as they are.
+PING_FRAME = json.dumps({"v": VERSION, "type": "ping"}, separators=(",", ":"))
+PONG_FRAME = json.dumps({"type": "pong", "v": VERSION}, separators=(",", ":"))
+
+
 class Check(BaseModel):
     model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
     result: Literal["green", "yellow", "red"]
