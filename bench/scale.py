@@ -55,7 +55,8 @@ PostgreSQL on 127.0.0.1:5432 (a database PG_DATABASE of its own, made afresh) an
 VIDEOTERMIN_BENCH_SCALE (comma list; default `embedded`), `python -m bench.scale [VARIANT...]`
 the ones named (default: both). Each server is started afresh for each part (its members put
 back to "away" in between), so one part's sockets do not weigh on the next. Each variant takes
-about five minutes. DJANGO_SETTINGS_MODULE (with PYTHONPATH) runs the server with other
+about five minutes; VIDEOTERMIN_BENCH_SCALE_PARTS (comma list of idle, calls and burst; default
+all three) measures only some parts. DJANGO_SETTINGS_MODULE (with PYTHONPATH) runs the server with other
 settings, to try a change before making it.
 """
 
@@ -382,40 +383,56 @@ def run_variant(variant: str, results: dict, details: dict) -> None:
         note(f"{variant}: database ready in {mine['setup_seconds']} s")
         cookie = plan["cookie"]
         nodes = Nodes(env, nodes_count, directory)
+        parts = os.environ.get("VIDEOTERMIN_BENCH_SCALE_PARTS", "idle,calls,burst").split(",")
         try:
-            idle = run_idle(nodes, plan, cookie)
-            mine["idle"] = idle
-            put("idle_sockets", idle["opened"])
-            put("idle_sockets_opened_per_second", idle["per_second"])
-            put("idle_sockets_opened_per_second_last_1000", idle["per_second_last_1000"])
-            put("idle_memory_per_socket", idle["kib_per_socket"])
-            put("idle_sockets_per_gib", idle["per_gib"])
-            database(env, "reset", {})
-
-            calls = run_calls(nodes, plan, cookie, deadline=started + BUDGET)
-            mine["calls"] = calls
-            for step in calls["steps"]:
-                count = step["calls"]
-                put(f"calls_{count}_up", step["up"])
-                put(f"calls_{count}_relay_p50", step["p50"])
-                put(f"calls_{count}_relay_p99", step["p99"])
-                put(f"calls_{count}_relays_lost", step["lost"])
-                put(f"calls_{count}_server_cpu", step["server_cpu"])
-            put("queries_per_relayed_message", calls["queries_per_relayed_message"])
-            database(env, "reset", {})
-
-            burst = run_burst(nodes, plan, cookie)
-            mine["burst"] = burst
-            put(f"burst_{BURST}_all_joined", burst["all_joined_ms"])
-            if burst["day_views_complete_ms"] is not None:
-                put(f"burst_{BURST}_day_views_complete", burst["day_views_complete_ms"])
-            put(f"burst_{BURST}_day_view_updates_missing", burst["missing"])
+            if "idle" in parts:
+                measure_idle(nodes, plan, cookie, env, put, mine)
+            if "calls" in parts:
+                measure_calls(nodes, plan, cookie, env, put, mine, deadline=started + BUDGET)
+            if "burst" in parts:
+                measure_burst(nodes, plan, cookie, put, mine)
         finally:
             nodes.kill()
             mine["server_errors"] = nodes.errors()
         mine["seconds"] = round(time.monotonic() - started, 1)
         mine["load_average_after"] = os.getloadavg()
         note(f"{variant}: done in {mine['seconds']} s")
+
+
+def measure_idle(nodes: Nodes, plan: dict, cookie: str, env: dict, put, mine: dict) -> None:
+    idle = run_idle(nodes, plan, cookie)
+    mine["idle"] = idle
+    put("idle_sockets", idle["opened"])
+    put("idle_sockets_opened_per_second", idle["per_second"])
+    put("idle_sockets_opened_per_second_last_1000", idle["per_second_last_1000"])
+    put("idle_memory_per_socket", idle["kib_per_socket"])
+    put("idle_sockets_per_gib", idle["per_gib"])
+    database(env, "reset", {})
+
+
+def measure_calls(
+    nodes: Nodes, plan: dict, cookie: str, env: dict, put, mine: dict, deadline: float
+) -> None:
+    calls = run_calls(nodes, plan, cookie, deadline=deadline)
+    mine["calls"] = calls
+    for step in calls["steps"]:
+        count = step["calls"]
+        put(f"calls_{count}_up", step["up"])
+        put(f"calls_{count}_relay_p50", step["p50"])
+        put(f"calls_{count}_relay_p99", step["p99"])
+        put(f"calls_{count}_relays_lost", step["lost"])
+        put(f"calls_{count}_server_cpu", step["server_cpu"])
+    put("queries_per_relayed_message", calls["queries_per_relayed_message"])
+    database(env, "reset", {})
+
+
+def measure_burst(nodes: Nodes, plan: dict, cookie: str, put, mine: dict) -> None:
+    burst = run_burst(nodes, plan, cookie)
+    mine["burst"] = burst
+    put(f"burst_{BURST}_all_joined", burst["all_joined_ms"])
+    if burst["day_views_complete_ms"] is not None:
+        put(f"burst_{BURST}_day_views_complete", burst["day_views_complete_ms"])
+    put(f"burst_{BURST}_day_view_updates_missing", burst["missing"])
 
 
 def run_idle(nodes: Nodes, plan: dict, cookie: str) -> dict:
