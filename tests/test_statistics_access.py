@@ -19,7 +19,7 @@ from videotermin.agencies.models import Location, StaffMember
 from videotermin.appointments import services as appointments
 from videotermin.appointments.models import Appointment
 from videotermin.audit.models import AuditEntry
-from videotermin.calls.consumers import find_member
+from videotermin.calls.services import find_member
 
 START, END = MARCH
 PAGES = ("stats:index", "stats:csv", "stats:json")

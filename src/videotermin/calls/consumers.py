@@ -23,10 +23,10 @@ from django.utils import translation
 from django.utils.translation import gettext as _
 
 from videotermin.appointments import services as appointments
-from videotermin.appointments.models import MAX_MEMBERS, Appointment, Member
+from videotermin.appointments.models import MAX_MEMBERS, Member
 from videotermin.appointments.services import NotAllowed
 from videotermin.calls import ice, presence, protocol, services
-from videotermin.calls.state import appointment_entry, opened_members, snapshot
+from videotermin.calls.state import appointment_entry
 from videotermin.lib import ratelimit
 from videotermin.lib.database_work import on_database
 from videotermin.lib.events import room_group
@@ -86,22 +86,6 @@ SIGNAL_LIMIT = "100/5 seconds"
 FLOOD_LIMIT = f"{100 * MAX_MEMBERS}/5 seconds"
 
 
-def find_member(appointment_id: str, user, session) -> Member | None:
-    """The member this connection speaks for: a staff user of the appointment's agency (who
-    joins as host or colleague), or a participant whose link this browser session opened (one
-    query: the member with its appointment and agency)."""
-    staff = getattr(user, "staff", None) if user is not None and user.is_authenticated else None
-    if staff is not None:
-        appointment = Appointment.objects.filter(public_id=appointment_id).first()
-        if appointment is None or staff.agency_id != appointment.agency_id:
-            return None
-        joined = appointments.join_as_staff(appointment, user)
-        return Member.objects.select_related("appointment__agency", "user").get(pk=joined.pk)
-    members = Member.objects.filter(appointment__public_id=appointment_id)
-    members = members.select_related("appointment__agency", "user")
-    return opened_members(members, session, working=True).first()
-
-
 class RoomConsumer(AsyncJsonWebsocketConsumer):
     member: Member
     # False until the member is in the room, and again once the room closed for this connection.
@@ -121,52 +105,50 @@ class RoomConsumer(AsyncJsonWebsocketConsumer):
     async def connect(self) -> None:
         appointment_id = self.scope["url_route"]["kwargs"]["appointment"]
         self.language = socket_language(self.scope)
-        try:
-            member = await on_database(find_member)(
-                appointment_id, self.scope.get("user"), self.scope.get("session")
-            )
-        except NotAllowed as reason:
-            await self._refuse(reason)
-            return
-        if member is None:
-            await self.close(code=CLOSE_FORBIDDEN)
-            return
-        self.member = member
-        self.me = str(member.public_id)
-        # Errors speak the page's language: the participant's, the staff member's browser's.
-        self.language = socket_language(self.scope, None if member.is_staff else member.language)
-        if member.is_staff:
-            self.language = staff_language(self.language)
         self.session = secrets.token_hex(8)
         # A page that lost its socket asks to go on under its session (services.connect).
         asked = parse_qs(self.scope.get("query_string", b"").decode("latin-1")).get("resume", [""])
         self.resume = asked[0] if SESSION.fullmatch(asked[0]) else ""
-        self.limit_key = f"room:member:{self.me}"
-        self.flood_key = f"{self.limit_key}:frames"
-        self.group = room_group(member.appointment.public_id)
+        self.group = room_group(appointment_id)
         self.table, self.shown = {}, set()
-        await self.accept()
         await presence.start()
         self.renewing = True
         # Join the group before reading the room: no change can fall between the two.
         await self.channel_layer.group_add(self.group, self.channel_name)
         try:
-            appointment, members = await on_database(self._arrive)()
+            arrived = await on_database(self._arrive)(appointment_id)
         except NotAllowed as reason:
-            await self.channel_layer.group_discard(self.group, self.channel_name)
-            self._stop_renewing()
-            await self._refuse(reason, accepted=True)
+            await self._step_out()
+            await self._refuse(reason)
             return
         except Exception:
             # Stored, but not announced (the channel layer failed after the commit): undo the
             # connection, so no member stays "connected" through a socket that is gone, and let
             # the page come back when the layer does.
             logger.warning("A room socket could not join; its page reconnects", exc_info=True)
-            self._stop_renewing()
+            await self._step_out()
             with contextlib.suppress(Exception):
-                await on_database(services.disconnect)(self.member, channel=self.channel_name)
+                await on_database(services.disconnect_channel)(
+                    appointment_id, channel=self.channel_name
+                )
+            await self.accept()
             await self.close(code=CLOSE_SERVER_ERROR)
             return
+        if arrived is None:
+            await self._step_out()
+            await self.close(code=CLOSE_FORBIDDEN)
+            return
+        member, members = arrived
+        self.member = member
+        self.me = str(member.public_id)
+        # Errors speak the page's language: the participant's, the staff member's browser's.
+        self.language = socket_language(self.scope, None if member.is_staff else member.language)
+        if member.is_staff:
+            self.language = staff_language(self.language)
+        self.session = member.session
+        self.limit_key = f"room:member:{self.me}"
+        self.flood_key = f"{self.limit_key}:frames"
+        await self.accept()
         self.active = True
         self.heard = time.monotonic()
         self.watchdog = asyncio.get_running_loop().create_task(self._watch())
@@ -181,35 +163,37 @@ class RoomConsumer(AsyncJsonWebsocketConsumer):
                 "v": protocol.VERSION,
                 "session": self.session,
                 "self": {"id": self.me, "role": own["role"], "may": own["may"]},
-                "appointment": appointment,
+                "appointment": appointment_entry(member.appointment),
                 "members": [self._for_page(event) for event in visible],
                 # Fresh TURN credentials on every connection: the page's may have expired.
                 "ice": self._ice(),
             }
         )
 
-    async def _refuse(self, reason: NotAllowed, *, accepted: bool = False) -> None:
-        if not accepted:
-            await self.accept()
+    async def _step_out(self) -> None:
+        """A socket that is not let in leaves the room's group and the lease again."""
+        await self.channel_layer.group_discard(self.group, self.channel_name)
+        self._stop_renewing()
+
+    async def _refuse(self, reason: NotAllowed) -> None:
+        await self.accept()
         # The reason is lazy: it is put into words here, in the page's language.
         with translation.override(self.language):
             await self._error("not_allowed", str(reason))
         await self.close(code=CLOSE_CLOSED)
 
-    def _arrive(self) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    def _arrive(self, appointment_id: str) -> tuple[Member, list[dict[str, Any]]] | None:
         headers = dict(self.scope.get("headers", []))
-        user_agent = headers.get(b"user-agent", b"").decode(errors="replace")
-        member = services.connect(
-            self.member,
+        return services.arrive(
+            appointment_id,
+            user=self.scope.get("user"),
+            browser_session=self.scope.get("session"),
             session=self.session,
             channel=self.channel_name,
-            user_agent=user_agent,
+            user_agent=headers.get(b"user-agent", b"").decode(errors="replace"),
             resume=self.resume,
             node=presence.NODE,
         )
-        self.member = member
-        self.session = member.session
-        return appointment_entry(member.appointment), snapshot(member.appointment)
 
     def _ice(self) -> dict[str, Any]:
         """ICE servers with credentials of this member's own, and the agency's relay policy."""

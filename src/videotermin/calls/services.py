@@ -7,6 +7,7 @@ of somebody's, and tells the room after the commit (calls/state.py).
 
 from typing import Any
 
+from django.db import connection as db_connection
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -17,12 +18,19 @@ from videotermin.appointments.services import (
     announce,
     can_enter,
     is_host,
+    join_as_staff,
     locked_member,
     save_member,
 )
 from videotermin.audit.services import record
 from videotermin.calls import presence
-from videotermin.calls.state import close_connection, close_room, publish_appointment
+from videotermin.calls.state import (
+    close_connection,
+    close_room,
+    opened_members,
+    publish_appointment,
+    snapshot,
+)
 from videotermin.lib.useragent import describe_user_agent
 from videotermin.monitoring.metrics import admitted, join_failed
 from videotermin.resources import licences
@@ -31,6 +39,40 @@ from videotermin.webhooks.outbox import emit
 
 Presence = Member.Presence
 PERMISSIONS = ("share_screen", "send_documents", "chat")
+
+
+def find_member(appointment_id: str, user, session) -> Member | None:
+    """The member a room socket speaks for: a staff user of the appointment's agency (who
+    joins as host or colleague), or a participant whose link this browser session opened (one
+    query: the member with its appointment and agency)."""
+    staff = getattr(user, "staff", None) if user is not None and user.is_authenticated else None
+    if staff is not None:
+        appointment = Appointment.objects.filter(public_id=appointment_id).first()
+        if appointment is None or staff.agency_id != appointment.agency_id:
+            return None
+        joined = join_as_staff(appointment, user)
+        return Member.objects.select_related("appointment__agency", "user").get(pk=joined.pk)
+    # People invited by link have no user account: nothing to join for it.
+    members = Member.objects.filter(appointment__public_id=appointment_id)
+    members = members.select_related("appointment__agency")
+    return opened_members(members, session, working=True).first()
+
+
+@transaction.atomic
+def arrive(
+    appointment_id: str, *, user, browser_session, **connection: str
+) -> tuple[Member, list[dict[str, Any]]] | None:
+    """A page opened the room's socket: the member it speaks for, connected (`connect`, with
+    the `connection`'s session, channel, user agent, resume and node), and the room as every
+    member's delta; None when it speaks for nobody of this room. The arrival is one
+    transaction and one trip to the database for the socket."""
+    member = find_member(appointment_id, user, browser_session)
+    if member is None:
+        return None
+    # connect() locks the row again where the database locks rows; where it locks the whole
+    # database for the transaction (SQLite's BEGIN IMMEDIATE), the row read here is locked.
+    member = connect(member, locked=not db_connection.features.has_select_for_update, **connection)
+    return member, snapshot(member.appointment)
 
 
 @transaction.atomic
@@ -42,6 +84,7 @@ def connect(
     user_agent: str = "",
     resume: str = "",
     node: str = "",
+    locked: bool = False,
 ) -> Member:
     """The member's page connected: staff are in the call at once; others are back in the call
     if admitted, else in the waiting room. A reload keeps the place in the queue and the
@@ -49,8 +92,10 @@ def connect(
 
     A page that lost its socket asks to `resume` its session: when it is this member's current
     or last one, the member keeps it, so the others' pages keep their peer connections to it and
-    the media goes on. Any other session asked for is ignored. `member.session` tells which."""
-    member = locked_member(member)
+    the media goes on. Any other session asked for is ignored. `member.session` tells which.
+    `locked`: the member was read in this transaction with its row locked."""
+    if not locked:
+        member = locked_member(member)
     appointment = member.appointment
     if member.removed_at:
         join_failed("removed")
@@ -80,9 +125,12 @@ def connect(
     if not resumed:
         # A new page shares nothing yet, whatever the previous one did.
         member.screen_on = False
+    changed = ["presence", "waiting_since", "session", "channel", "node", "last_session"]
+    changed += ["screen_on"] if not resumed else []
     if user_agent and not member.is_staff:
         member.browser, member.operating_system = describe_user_agent(user_agent)
-    save_member(member)
+        changed += ["browser", "operating_system"]
+    save_member(member, *changed)
     if member.presence == Presence.WAITING and first_wait:
         emit(appointment, "member.waiting", member=member, waiting_since=member.waiting_since)
     close_connection(previous, "superseded")
@@ -95,6 +143,14 @@ def disconnect(member: Member, *, channel: str) -> None:
     """The page of this connection went away (closed tab, reload, network): not connected for
     now. A newer connection of the same member is left alone."""
     _not_connected(locked_member(member), channel)
+
+
+@transaction.atomic
+def disconnect_channel(appointment_id: str, *, channel: str) -> None:
+    """A socket whose arrival was stored but not announced (the channel layer failed after the
+    commit) goes: whoever it connected is no longer connected through it."""
+    for member in Member.objects.filter(appointment__public_id=appointment_id, channel=channel):
+        _not_connected(locked_member(member), channel)
 
 
 @transaction.atomic
