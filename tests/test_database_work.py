@@ -37,3 +37,20 @@ def test_two_sockets_database_work_runs_at_the_same_time_on_postgresql_and_in_tu
     else:
         assert max(most) == 1
         assert threads[0] == threads[1]
+
+
+def test_a_sockets_task_that_asks_for_database_work_holds_no_connection_of_its_own(
+    transactional_db,
+):
+    """Django keeps connections per asyncio context: a socket's task that touched one would
+    keep a database wrapper for as long as the socket is open (thousands of them)."""
+    from django.db import connections
+
+    async def a_socket():
+        await on_database(lambda: None)()
+        return hasattr(connections._connections, "default")
+
+    async def many():
+        return await asyncio.gather(*(asyncio.create_task(a_socket()) for _ in range(3)))
+
+    assert asyncio.run(many()) == [False, False, False]

@@ -7,7 +7,7 @@ from typing import Any
 
 from channels.db import database_sync_to_async
 from django.conf import settings
-from django.db import connection, connections
+from django.db import connections
 
 _threads: ThreadPoolExecutor | None = None
 
@@ -24,7 +24,9 @@ def on_database(function: Callable[..., Any]) -> Callable[..., Coroutine[Any, An
     socket's own work stays in order either way.
     """
     global _threads
-    if connection.vendor != "postgresql":
+    # From the settings, not `connection.vendor`: Django's connections are kept per asyncio
+    # context, so asking one here would give every socket's task a database wrapper of its own.
+    if "postgresql" not in settings.DATABASES["default"]["ENGINE"]:
         return database_sync_to_async(function)
     if _threads is None:
         size = settings.DATABASES["default"].get("OPTIONS", {}).get("pool", {}).get("max_size", 4)
