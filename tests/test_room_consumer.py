@@ -803,6 +803,40 @@ def test_a_socket_whose_page_went_silent_is_closed_and_its_member_no_longer_wait
     assert Member.objects.get(pk=dana.pk).presence == Member.Presence.AWAY
 
 
+def test_one_watch_closes_the_silent_page_and_leaves_the_talking_one_open(
+    appointment, dana, olga, monkeypatch
+):
+    from videotermin.calls import consumers
+
+    monkeypatch.setattr(consumers, "IDLE_SECONDS", 0.4)
+
+    async def scenario():
+        silent, talking = socket(appointment, members=[dana]), socket(appointment, members=[olga])
+        await enter(silent)
+        await enter(talking)
+        watch = consumers.silence_watch()
+        assert len(watch.sockets) == 2
+        closed = None
+        for _ in range(30):
+            await send(talking, "ping")
+            while not await silent.receive_nothing(timeout=0.05):
+                output = await silent.receive_output(timeout=TIMEOUT)
+                if output["type"] == "websocket.close":
+                    closed = output["code"]
+            if closed is not None:
+                break
+        assert closed == 1001
+        await send(talking, "ping")
+        await next_of(talking, "pong")
+        assert len(watch.sockets) == 1
+        await talking.disconnect(timeout=TIMEOUT)
+        assert not watch.sockets
+
+    run(scenario)
+    assert Member.objects.get(pk=dana.pk).presence == Member.Presence.AWAY
+    assert Member.objects.get(pk=olga.pk).presence == Member.Presence.AWAY
+
+
 def test_a_socket_that_cannot_announce_its_arrival_leaves_no_connected_member_behind(
     appointment, dana, monkeypatch
 ):

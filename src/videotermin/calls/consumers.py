@@ -11,6 +11,7 @@ import logging
 import re
 import secrets
 import time
+import weakref
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -86,11 +87,47 @@ SIGNAL_LIMIT = "100/5 seconds"
 FLOOD_LIMIT = f"{100 * MAX_MEMBERS}/5 seconds"
 
 
+class SilenceWatch:
+    """Closes the room sockets whose pages have gone silent for IDLE_SECONDS: cut off without a
+    close (a dead network, a sleeping laptop), one would otherwise hold its member "in the call"
+    for minutes. One task per event loop looks at all of them every IDLE_SECONDS / 4; a task per
+    socket cost a timer and a kilobyte or two for each of thousands."""
+
+    def __init__(self) -> None:
+        self.sockets: set[RoomConsumer] = set()
+        self.task: asyncio.Task | None = None
+
+    def add(self, consumer: "RoomConsumer") -> None:
+        self.sockets.add(consumer)
+        if self.task is None or self.task.done():
+            self.task = asyncio.get_running_loop().create_task(self._watch())
+
+    def discard(self, consumer: "RoomConsumer") -> None:
+        self.sockets.discard(consumer)
+
+    async def _watch(self) -> None:
+        while self.sockets:
+            await asyncio.sleep(IDLE_SECONDS / 4)
+            now = time.monotonic()
+            for consumer in [c for c in self.sockets if now - c.heard > IDLE_SECONDS]:
+                self.sockets.discard(consumer)
+                asyncio.get_running_loop().create_task(consumer.went_silent())
+
+
+_watches: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, SilenceWatch]" = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def silence_watch() -> SilenceWatch:
+    """The watch of the running event loop (one in a server; the tests run several)."""
+    return _watches.setdefault(asyncio.get_running_loop(), SilenceWatch())
+
+
 class RoomConsumer(AsyncJsonWebsocketConsumer):
     member: Member
     # False until the member is in the room, and again once the room closed for this connection.
     active = False
-    watchdog: asyncio.Task | None = None
     # Whether this socket counts for the process's lease (calls/presence.py).
     renewing = False
     # The quality mode this page last said it sends in (network samples).
@@ -151,7 +188,7 @@ class RoomConsumer(AsyncJsonWebsocketConsumer):
         await self.accept()
         self.active = True
         self.heard = time.monotonic()
-        self.watchdog = asyncio.get_running_loop().create_task(self._watch())
+        silence_watch().add(self)
         for event in members:
             self.table[event["member"]["id"]] = event
         visible = [event for event in members if self._visible(event)]
@@ -206,20 +243,14 @@ class RoomConsumer(AsyncJsonWebsocketConsumer):
         if not self.active:
             return
         self.active = False
-        if self.watchdog is not None and self.watchdog is not asyncio.current_task():
-            self.watchdog.cancel()
+        silence_watch().discard(self)
         await self.channel_layer.group_discard(self.group, self.channel_name)
         await on_database(services.disconnect)(self.member, channel=self.channel_name)
 
-    async def _watch(self) -> None:
-        """Close a socket whose page has gone silent: cut off without a close (a dead network,
-        a sleeping laptop), it would otherwise hold its member "in the call" for minutes."""
-        while self.active:
-            await asyncio.sleep(IDLE_SECONDS / 4)
-            if time.monotonic() - self.heard > IDLE_SECONDS:
-                await self.disconnect(CLOSE_GONE)
-                await self.close(code=CLOSE_GONE)
-                return
+    async def went_silent(self) -> None:
+        """The page said nothing for IDLE_SECONDS (SilenceWatch): its socket is gone."""
+        await self.disconnect(CLOSE_GONE)
+        await self.close(code=CLOSE_GONE)
 
     async def dispatch(self, message: dict[str, Any]) -> None:
         try:
@@ -513,8 +544,7 @@ class RoomConsumer(AsyncJsonWebsocketConsumer):
         await self.send_json({"type": "closed", "v": protocol.VERSION, "reason": reason})
         self.active = False
         self._stop_renewing()
-        if self.watchdog is not None:
-            self.watchdog.cancel()
+        silence_watch().discard(self)
         await self.channel_layer.group_discard(self.group, self.channel_name)
         await self.close(code=code)
 
