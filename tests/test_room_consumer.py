@@ -837,6 +837,33 @@ def test_one_watch_closes_the_silent_page_and_leaves_the_talking_one_open(
     assert Member.objects.get(pk=olga.pk).presence == Member.Presence.AWAY
 
 
+def test_only_the_staffs_sockets_keep_the_members_device_details(appointment, counselor, dana):
+    """Thousands of citizens' sockets each keep their room's members: without what they are
+    never shown."""
+    from videotermin.calls import consumers
+
+    async def scenario():
+        alice, citizen = socket(appointment, user=counselor), socket(appointment, members=[dana])
+        await enter(alice)
+        await enter(citizen)
+        await send(alice, "admit", member=str(dana.public_id))
+        await next_of(citizen, "member", about(dana, presence="in_call"))
+        await send(citizen, "status", camera=True)
+        await next_of(alice, "member", about(dana, camera=True))
+        await next_of(citizen, "member", about(dana, camera=True))
+        kept = {
+            socket.member.role: [sorted(event) for event in socket.table.values()]
+            for socket in consumers.silence_watch().sockets
+        }
+        assert len(kept["host"]) == len(kept["citizen"]) == 3  # Alice, Dana and Olga
+        assert all("details" in event for event in kept["host"])
+        assert not any("details" in event for event in kept["citizen"])
+        await alice.disconnect(timeout=TIMEOUT)
+        await citizen.disconnect(timeout=TIMEOUT)
+
+    run(scenario)
+
+
 def test_a_socket_that_cannot_announce_its_arrival_leaves_no_connected_member_behind(
     appointment, dana, monkeypatch
 ):

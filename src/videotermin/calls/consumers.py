@@ -190,7 +190,7 @@ class RoomConsumer(AsyncJsonWebsocketConsumer):
         self.heard = time.monotonic()
         silence_watch().add(self)
         for event in members:
-            self.table[event["member"]["id"]] = event
+            self._keep(event)
         visible = [event for event in members if self._visible(event)]
         self.shown = {event["member"]["id"] for event in visible}
         own = self.table[self.me]["member"]
@@ -484,7 +484,7 @@ class RoomConsumer(AsyncJsonWebsocketConsumer):
         if event["op"] == "left":
             self.table.pop(member_id, None)
         else:
-            self.table[member_id] = event
+            self._keep(event)
         was_shown = member_id in self.shown
         if event["op"] != "left" and self._visible(event):
             self.shown.add(member_id)
@@ -554,6 +554,14 @@ class RoomConsumer(AsyncJsonWebsocketConsumer):
         if self.renewing:
             self.renewing = False
             presence.stop()
+
+    def _keep(self, event: dict[str, Any]) -> None:
+        """A member's delta into the table. Only the staff's pages are shown the device details:
+        others keep none (the event is this socket's own copy; thousands of sockets keep one
+        for each member of their room)."""
+        if not self.member.is_staff:
+            event.pop("details", None)
+        self.table[event["member"]["id"]] = event
 
     def _in_call(self, member_id: str, session: str) -> bool:
         event = self.table.get(member_id)
