@@ -56,8 +56,8 @@ VIDEOTERMIN_BENCH_SCALE (comma list; default `embedded`), `python -m bench.scale
 the ones named (default: both). Each server is started afresh for each part (its members put
 back to "away" in between), so one part's sockets do not weigh on the next. Each variant takes
 about five minutes; VIDEOTERMIN_BENCH_SCALE_PARTS (comma list of idle, calls and burst; default
-all three) measures only some parts. DJANGO_SETTINGS_MODULE (with PYTHONPATH) runs the server with other
-settings, to try a change before making it.
+all three) measures only some parts. DJANGO_SETTINGS_MODULE (with PYTHONPATH) runs the server
+with other settings, to try a change before making it.
 """
 
 import asyncio
@@ -79,11 +79,12 @@ from typing import Any
 import psutil
 
 from bench.server import COUNTING_APP, QUERIES_PATH, free_port
+from videotermin.calls.protocol import PING_FRAME
 
 ROOT = Path(__file__).resolve().parent.parent
 
-IDLE_SOCKETS = 5000
-IDLE_BUDGET = 60.0
+IDLE_SOCKETS = 10_000
+IDLE_BUDGET = 120.0
 IDLE_CONCURRENCY = 32
 IDLE_WARMUP = 40
 HOLD = 5.0
@@ -1001,7 +1002,7 @@ class Load:
 
     async def _ping_idle(self) -> None:
         """Every socket pings every PING_SECONDS, spread over the ticks."""
-        ping = json.dumps({"v": 2, "type": "ping"})
+        ping = PING_FRAME  # as protocol.js writes it
         slots = round(PING_SECONDS / TICK)
         tick = 0
         while True:
@@ -1139,7 +1140,7 @@ class Load:
 
     async def _tick(self) -> None:
         """Open-loop load: what falls due is sent, however late the loop runs."""
-        ping = json.dumps({"v": 2, "type": "ping"})
+        ping = PING_FRAME  # as protocol.js writes it
         started = time.perf_counter()
         done = 0
         while True:

@@ -8,9 +8,11 @@ from asgiref.sync import async_to_sync
 from channels.db import database_sync_to_async
 from channels.routing import URLRouter
 from channels.testing import WebsocketCommunicator
+from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
 from django.db.backends.utils import CursorWrapper
 from django.forms.models import model_to_dict
+from django.test import Client
 from tests.personas import agree
 
 from videotermin.appointments import services as appointments
@@ -33,6 +35,14 @@ def socket(appointment, *, user=None, members=()) -> WebsocketCommunicator:
     communicator.scope["user"] = user or AnonymousUser()
     communicator.scope["session"] = {SESSION_KEY: {str(m.public_id): m.opened for m in members}}
     return communicator
+
+
+def session_cookie(user) -> bytes:
+    """The Cookie header of a browser in which the user signed in."""
+    client = Client()
+    client.force_login(user)
+    name = settings.SESSION_COOKIE_NAME
+    return f"{name}={client.cookies[name].value}".encode()
 
 
 async def enter(communicator) -> dict:
@@ -698,15 +708,15 @@ def test_a_page_of_another_site_cannot_open_the_room_socket(
     from videotermin.asgi import application as full_application
 
     settings.SITE_URL = "http://localhost"
+    cookie = session_cookie(counselor)
 
     async def scenario():
+        # Even a signed-in counselor's browser is refused when the page is not ours.
         communicator = WebsocketCommunicator(
             full_application,
             f"/ws/room/{appointment.public_id}/",
-            headers=[(b"origin", origin), (b"host", b"localhost")],
+            headers=[(b"origin", origin), (b"host", b"localhost"), (b"cookie", cookie)],
         )
-        # Even a signed-in counselor's browser is refused when the page is not ours.
-        communicator.scope["user"] = counselor
         connected, _ = await communicator.connect(TIMEOUT)
         assert connected is admitted
         await communicator.disconnect()

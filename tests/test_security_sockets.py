@@ -11,7 +11,17 @@ from channels.db import database_sync_to_async
 from channels.testing import WebsocketCommunicator
 from django.test import Client
 from tests.personas import agree
-from tests.test_room_consumer import TIMEOUT, Call, enter, next_of, opened, row, send, socket
+from tests.test_room_consumer import (
+    TIMEOUT,
+    Call,
+    enter,
+    next_of,
+    opened,
+    row,
+    send,
+    session_cookie,
+    socket,
+)
 
 from videotermin.appointments.models import Member
 from videotermin.calls import consumers, protocol, services
@@ -490,19 +500,36 @@ def test_only_the_whole_origin_of_the_site_may_open_a_socket(
     settings.SITE_URL = "https://video.agentur.example"
     settings.WEBSOCKET_ALLOWED_ORIGINS = ["https://video.partner.example"]
 
+    cookie = session_cookie(counselor)
+
     async def scenario():
-        headers = [(b"host", b"video.agentur.example")]
+        headers = [(b"host", b"video.agentur.example"), (b"cookie", cookie)]
         if origin is not None:
             headers.append((b"origin", origin))
         communicator = WebsocketCommunicator(
             application, f"/ws/room/{appointment.public_id}/", headers=headers
         )
-        communicator.scope["user"] = counselor
         connected, _ = await communicator.connect(TIMEOUT)
         assert connected is admitted
         await communicator.disconnect()
 
     run(scenario)
+
+
+def test_a_socket_of_a_session_that_a_new_password_signed_out_belongs_to_nobody(counselor):
+    """The user comes from the session, checked as Django checks it for pages: a password
+    changed elsewhere ends the old session's sockets too."""
+    before, after = day_view(counselor), day_view(counselor)
+
+    async def connects(communicator) -> bool:
+        connected, _ = await communicator.connect(TIMEOUT)
+        await communicator.disconnect()
+        return connected
+
+    assert async_to_sync(connects)(before)
+    counselor.set_password("a whole new passphrase")
+    counselor.save()
+    assert not async_to_sync(connects)(after)
 
 
 @pytest.mark.parametrize(

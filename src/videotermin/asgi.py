@@ -8,20 +8,19 @@ from django.core.asgi import get_asgi_application
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "videotermin.settings")
 django_application = get_asgi_application()
 
-from channels.auth import AuthMiddlewareStack  # noqa: E402 (needs Django set up first)
-from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
+from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402 (needs Django set up first)
 from django.urls import path  # noqa: E402
 
-from videotermin.calls.consumers import RoomConsumer  # noqa: E402
+from videotermin.calls.consumers import PingAnswering, RoomConsumer  # noqa: E402
 from videotermin.lib.origins import SiteOriginValidator  # noqa: E402
 from videotermin.lib.proxies import TrustedProxyMiddleware  # noqa: E402
 from videotermin.monitoring.endpoints import Probes  # noqa: E402
 from videotermin.monitoring.sockets import SocketMetrics  # noqa: E402
-from videotermin.signin.middleware import SecondFactorSocketMiddleware  # noqa: E402
+from videotermin.signin.middleware import SocketSignIn  # noqa: E402
 from videotermin.staff.consumers import DayConsumer  # noqa: E402
 
 websocket_urlpatterns = [
-    path("ws/room/<uuid:appointment>/", RoomConsumer.as_asgi()),
+    path("ws/room/<uuid:appointment>/", PingAnswering(RoomConsumer.as_asgi())),
     path("ws/staff/", DayConsumer.as_asgi()),
 ]
 
@@ -34,10 +33,9 @@ application = ProtocolTypeRouter(
         "websocket": TrustedProxyMiddleware(
             SocketMetrics(
                 SiteOriginValidator(
-                    # Staff held by their agency's second-factor policy connect as nobody.
-                    AuthMiddlewareStack(
-                        SecondFactorSocketMiddleware(URLRouter(websocket_urlpatterns))
-                    )
+                    # The session and its user; staff held by their agency's second-factor
+                    # policy connect as nobody.
+                    SocketSignIn(URLRouter(websocket_urlpatterns))
                 )
             )
         ),
