@@ -605,10 +605,10 @@ class RoomConsumer(AsyncJsonWebsocketConsumer):
 
     def _keep(self, event: dict[str, Any]) -> None:
         """A member's delta into the table. Only the staff's pages are shown the device details:
-        others keep none (the event is this socket's own copy; thousands of sockets keep one
-        for each member of their room)."""
-        if not self.member.is_staff:
-            event.pop("details", None)
+        others keep none (thousands of sockets keep one delta for each member of their room).
+        The event itself is left as it came: a layer may hand one object to several sockets."""
+        if not self.member.is_staff and "details" in event:
+            event = {key: value for key, value in event.items() if key != "details"}
         self.table[event["member"]["id"]] = event
 
     def _in_call(self, member_id: str, session: str) -> bool:
