@@ -361,12 +361,18 @@ def test_signals_to_one_person_do_not_use_up_the_allowance_for_another(
     run(scenario)
 
 
-def test_a_flood_of_frames_is_refused_before_it_is_parsed(appointment, dana, monkeypatch):
-    monkeypatch.setattr(consumers, "FLOOD_LIMIT", "3/minute")
-    parsed = []
+def counting_parses(monkeypatch) -> list:
+    """A list that grows by one with every frame the protocol parses."""
+    parsed: list = []
     monkeypatch.setattr(
         protocol, "parse", lambda *args, real=protocol.parse: parsed.append(1) or real(*args)
     )
+    return parsed
+
+
+def test_a_flood_of_frames_is_refused_before_it_is_parsed(appointment, dana, monkeypatch):
+    monkeypatch.setattr(consumers, "FLOOD_LIMIT", "3/minute")
+    parsed = counting_parses(monkeypatch)
 
     async def scenario():
         communicator = citizen_socket(appointment, dana)
@@ -387,10 +393,7 @@ def test_a_ping_as_the_pages_write_it_is_answered_unparsed_and_counted_like_any_
     appointment, dana, monkeypatch
 ):
     monkeypatch.setattr(consumers, "RATE_LIMIT", "3/minute")
-    parsed = []
-    monkeypatch.setattr(
-        protocol, "parse", lambda *args, real=protocol.parse: parsed.append(1) or real(*args)
-    )
+    parsed = counting_parses(monkeypatch)
 
     async def scenario():
         communicator = citizen_socket(appointment, dana)
