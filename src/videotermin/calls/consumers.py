@@ -135,6 +135,8 @@ class SilenceWatch:
     def __init__(self) -> None:
         self.sockets: set[RoomConsumer] = set()
         self.task: asyncio.Task | None = None
+        # The closings under way (the event loop keeps only weak references to its tasks).
+        self.closing: set[asyncio.Task] = set()
 
     def add(self, consumer: "RoomConsumer") -> None:
         self.sockets.add(consumer)
@@ -150,7 +152,9 @@ class SilenceWatch:
             now = time.monotonic()
             for consumer in [c for c in self.sockets if now - c.heard > IDLE_SECONDS]:
                 self.sockets.discard(consumer)
-                asyncio.get_running_loop().create_task(consumer.went_silent())
+                closing = asyncio.get_running_loop().create_task(consumer.went_silent())
+                self.closing.add(closing)
+                closing.add_done_callback(self.closing.discard)
 
 
 _watches: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, SilenceWatch]" = (
