@@ -9,7 +9,6 @@ import pytest
 from asgiref.sync import async_to_sync
 from channels.db import database_sync_to_async
 from channels.testing import WebsocketCommunicator
-from django.test import Client
 from tests.personas import agree
 from tests.test_room_consumer import (
     TIMEOUT,
@@ -77,10 +76,8 @@ def day_view(user, origin: bytes | None = None) -> WebsocketCommunicator:
 
     from videotermin.asgi import application
 
-    client = Client()
-    client.force_login(user)
     headers = [
-        (b"cookie", f"sessionid={client.cookies['sessionid'].value}".encode()),
+        (b"cookie", session_cookie(user)),
         (b"origin", origin or settings.SITE_URL.encode()),
         (b"host", b"localhost"),
         (b"accept-language", b"de"),
