@@ -7,12 +7,23 @@ consumer that was slow for a minute silently stops hearing its room. This one cl
 once a second and only drops the expired messages: a consumer leaves its groups when its socket
 closes, as every consumer here does.
 
+Channels' layer also builds a new queue on every send and receive and throws away a channel's
+queue whenever it runs empty, so every receiving socket held a fresh queue after each message;
+and it sends to a group through a task per member. Here a channel keeps its queue while its
+consumer listens (the cleaning drops those nobody waits on), and a group's members are sent to
+directly: nothing is left behind per relayed message for Python's collector to look through
+(docs/decisions/scale.md).
+
 It serves one process only: with several processes (uvicorn --workers, several nodes) the two
 ends of a call may sit in different ones, so REDIS_URL is required there (docs/operations.md).
 """
 
+import asyncio
+import contextlib
 import time
+from copy import deepcopy
 
+from channels.exceptions import ChannelFull
 from channels.layers import InMemoryChannelLayer
 
 CLEAN_EVERY = 1.0
@@ -25,6 +36,45 @@ class LocalChannelLayer(InMemoryChannelLayer):
         # How often it looked through everything (the tests and the bench read it).
         self.cleanings = 0
 
+    def _queue(self, channel: str) -> asyncio.Queue:
+        queue = self.channels.get(channel)
+        if queue is None:
+            queue = self.channels[channel] = asyncio.Queue(maxsize=self.get_capacity(channel))
+        return queue
+
+    def _put(self, channel: str, message: dict) -> None:
+        try:
+            self._queue(channel).put_nowait((time.time() + self.expiry, deepcopy(message)))
+        except asyncio.QueueFull:
+            raise ChannelFull(channel) from None
+
+    async def send(self, channel: str, message: dict) -> None:
+        assert isinstance(message, dict), "message is not a dict"
+        assert "__asgi_channel__" not in message
+        self.require_valid_channel_name(channel)
+        self._put(channel, message)
+
+    async def receive(self, channel: str) -> dict:
+        self.require_valid_channel_name(channel)
+        self._clean_expired()
+        _, message = await self._queue(channel).get()
+        return message
+
+    async def group_send(self, group: str, message: dict) -> None:
+        assert isinstance(message, dict), "message is not a dict"
+        self.require_valid_group_name(group)
+        self._clean_expired()
+        self.deliver("group_send", group, message)
+
+    def deliver(self, method: str, target: str, message: dict) -> None:
+        """`group_send` or `send` done at once, on the layer's event loop (lib/events.py hands
+        the publishes of a socket's database calls over without waiting). A full channel
+        misses the message, as in Channels' layers a member of a group does."""
+        channels = list(self.groups.get(target, ())) if method == "group_send" else [target]
+        for channel in channels:
+            with contextlib.suppress(ChannelFull):
+                self._put(channel, message)
+
     def _clean_expired(self) -> None:
         now = time.time()
         if now - self._cleaned < CLEAN_EVERY:
@@ -32,12 +82,11 @@ class LocalChannelLayer(InMemoryChannelLayer):
         self._cleaned = now
         self.cleanings += 1
         for channel, queue in list(self.channels.items()):
-            expired = False
             while not queue.empty() and queue._queue[0][0] < now:  # type: ignore[attr-defined]
                 queue.get_nowait()
-                expired = True
-            # A queue that held messages has no receiver waiting on it; an empty one may have.
-            if expired and queue.empty():
+            # An empty queue nobody waits on belongs to a consumer that is gone (or busy: its
+            # next receive makes a new one).
+            if queue.empty() and not queue._getters:  # type: ignore[attr-defined]
                 self.channels.pop(channel, None)
         timeout = int(now) - self.group_expiry
         for channels in self.groups.values():

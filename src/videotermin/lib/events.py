@@ -3,6 +3,8 @@
 A rolled-back change announces nothing, and a page never hears of a state it cannot read yet.
 """
 
+import asyncio
+from contextvars import ContextVar
 from typing import Any
 
 from asgiref.sync import async_to_sync
@@ -18,25 +20,36 @@ def room_group(appointment_public_id: Any) -> str:
     return f"room.{appointment_public_id}"
 
 
+# The event loop whose sockets a database call works for (set by lib/sockets.py for its
+# consumers; the database thread sees it in the call's copy of the context).
+serving_loop: ContextVar[asyncio.AbstractEventLoop | None] = ContextVar(
+    "serving_loop", default=None
+)
+
+
 def publish(group: str, event_type: str, **payload: Any) -> None:
     """Send `event_type` to every connection in `group` once the transaction has committed."""
     message = {"type": event_type, **payload}
-
-    def send() -> None:
-        layer = get_channel_layer()
-        if layer is not None:
-            async_to_sync(layer.group_send)(group, message)
-
-    transaction.on_commit(send)
+    transaction.on_commit(lambda: _deliver("group_send", group, message))
 
 
 def send_to(channel: str, event_type: str, **payload: Any) -> None:
     """Send `event_type` to one connection's channel once the transaction has committed."""
     message = {"type": event_type, **payload}
+    if channel:
+        transaction.on_commit(lambda: _deliver("send", channel, message))
 
-    def send() -> None:
-        layer = get_channel_layer()
-        if layer is not None and channel:
-            async_to_sync(layer.send)(channel, message)
 
-    transaction.on_commit(send)
+def _deliver(method: str, target: str, message: dict[str, Any]) -> None:
+    layer = get_channel_layer()
+    if layer is None:
+        return
+    loop = serving_loop.get()
+    hand_over = getattr(layer, "deliver", None)
+    if loop is not None and hand_over is not None and not loop.is_closed():
+        # The embedded layer delivers at once and cannot fail: the database thread, which
+        # every socket of the process waits for, need not wait for the event loop to do it.
+        # The loop runs it before it hands the call's result back to the socket.
+        loop.call_soon_threadsafe(hand_over, method, target, message)
+    else:
+        async_to_sync(getattr(layer, method))(target, message)
