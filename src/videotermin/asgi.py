@@ -45,9 +45,10 @@ application = ProtocolTypeRouter(
 # A node holds thousands of sockets, each with its long-lived objects, and Python's full
 # collections look at every one of them: at 3,000 sockets they took 0.3-0.8 s every few seconds,
 # and for that long no signal was relayed (docs/decisions/scale.md). What the process loaded at
-# start moves out of the collector's sight, and a full collection waits a hundred times longer
-# than Python's default (the young generations keep theirs: larger ones made each of their
-# collections take up to 200 ms). Cycles among long-lived objects are still found, later.
+# start moves out of the collector's sight, and a full collection comes after 6,000 young ones
+# instead of Python's 10: with sockets open those run ten times a second
+# (lib/sockets.YoungCollections), so about every ten minutes. Cycles among long-lived objects,
+# a closed socket's among them, are still found then.
 gc.collect()
 gc.freeze()
-gc.set_threshold(700, 10, 1000)
+gc.set_threshold(700, 10, 6000)

@@ -15,9 +15,7 @@ import weakref
 from typing import Any
 from urllib.parse import parse_qs
 
-from channels.consumer import get_handler_name
 from channels.exceptions import ChannelFull, StopConsumer
-from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.conf import settings
 from django.db import DatabaseError
 from django.utils import translation
@@ -32,21 +30,11 @@ from videotermin.lib import ratelimit
 from videotermin.lib.database_work import on_database
 from videotermin.lib.events import room_group
 from videotermin.lib.i18n import socket_language, staff_language
+from videotermin.lib.sockets import SocketConsumer
 from videotermin.monitoring import metrics
 from videotermin.stats import services as stats
 
 logger = logging.getLogger(__name__)
-
-
-async def dispatch_without_database(consumer, message: dict[str, Any]) -> None:
-    """Channels' dispatch without its `aclose_old_connections()` before every message: that
-    runs on the process's database thread, so every relayed signal would queue behind every
-    database call of every socket. These consumers reach the database only through
-    `on_database` (lib/database_work.py), which closes old connections itself."""
-    handler = getattr(consumer, get_handler_name(message), None)
-    if handler is None:
-        raise ValueError(f"No handler for message type {message['type']}")
-    await handler(message)
 
 
 # Close codes the browser client understands (docs/protocol.md).
@@ -167,7 +155,7 @@ def silence_watch() -> SilenceWatch:
     return _watches.setdefault(asyncio.get_running_loop(), SilenceWatch())
 
 
-class RoomConsumer(AsyncJsonWebsocketConsumer):
+class RoomConsumer(SocketConsumer):
     member: Member
     # False until the member is in the room, and again once the room closed for this connection.
     active = False
@@ -319,7 +307,7 @@ class RoomConsumer(AsyncJsonWebsocketConsumer):
 
     async def dispatch(self, message: dict[str, Any]) -> None:
         try:
-            await dispatch_without_database(self, message)
+            await super().dispatch(message)
         except StopConsumer:
             raise
         except OSError:

@@ -4,15 +4,15 @@ import asyncio
 from collections import OrderedDict
 from typing import Any
 
-from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.utils import translation
 
 from videotermin.calls import protocol
-from videotermin.calls.consumers import ERROR_MESSAGES, dispatch_without_database
+from videotermin.calls.consumers import ERROR_MESSAGES
 from videotermin.lib import ratelimit
 from videotermin.lib.database_work import on_database
 from videotermin.lib.events import agency_group
 from videotermin.lib.i18n import socket_language, staff_language
+from videotermin.lib.sockets import SocketConsumer
 from videotermin.staff.live import describe_in_agency
 
 # The day view's own protocol: the page sends only {"v": 1, "type": "ping"} every 25 s.
@@ -37,7 +37,7 @@ def read(text: str | None) -> str:
     return kind
 
 
-class DayConsumer(AsyncJsonWebsocketConsumer):
+class DayConsumer(SocketConsumer):
     group: str | None = None
 
     async def connect(self) -> None:
@@ -58,9 +58,6 @@ class DayConsumer(AsyncJsonWebsocketConsumer):
         self.group = agency_group(staff.agency_id)
         await self.channel_layer.group_add(self.group, self.channel_name)
         await self.accept()
-
-    async def dispatch(self, message: dict[str, Any]) -> None:
-        await dispatch_without_database(self, message)
 
     async def disconnect(self, code: int) -> None:
         if self.group:
