@@ -365,6 +365,8 @@ class Cluster:
                 "warning",
                 "--timeout-graceful-shutdown",
                 "20",
+                "--ws",
+                "websockets-sansio",
                 "--ws-per-message-deflate",
                 "false",
             ],

@@ -104,6 +104,8 @@ class AppServer(ServerProcess):
                 "--no-proxy-headers",
                 "--lifespan",
                 "off",
+                "--ws",
+                "websockets-sansio",
             ],
             self._answers,
             timeout=30,
