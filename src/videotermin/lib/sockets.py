@@ -6,9 +6,10 @@ the channel layer, a new task with its own copy of the context, a new `asyncio.w
 waiter, a closure and a copied context for each of the two tasks' callbacks. All of that stays
 alive until the socket's next message, so with thousands of sockets in calls the young
 generations of Python's collector fill with about a hundred thousand live objects, and every
-collection of them stops the process for 50-120 ms (docs/decisions/scale.md). Here each of the
-two sources has one task for the socket's whole life, and a lock hands the consumer one message
-at a time, as Channels does.
+collection of them stops the process for 50-120 ms (docs/decisions/scale.md). Here the page
+and the channel are each waited on by one task for the socket's whole life, and a lock hands
+the consumer one message at a time, as Channels does. What a wait still leaves alive is
+collected by the clock (YoungCollections).
 
 Nor do these consumers close old database connections before every message, as Channels'
 `dispatch` does through the process's one database thread (every relayed signal would queue
@@ -94,15 +95,14 @@ class YoungCollections:
     them at once (50-70 ms with 3,000 sockets in calls, and no signal relayed meanwhile).
     Collected by the clock, each look covers what a tenth of a second made: a few ms."""
 
-    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
-        self.loop = loop
+    def __init__(self) -> None:
         self.sockets = 0
         self.timer: asyncio.TimerHandle | None = None
 
     def opened(self) -> None:
         self.sockets += 1
         if self.timer is None:
-            self.timer = self.loop.call_later(YOUNG_EVERY, self._collect)
+            self.timer = asyncio.get_running_loop().call_later(YOUNG_EVERY, self._collect)
 
     def closed(self) -> None:
         self.sockets -= 1
@@ -113,7 +113,7 @@ class YoungCollections:
     def _collect(self) -> None:
         if gc.isenabled():
             gc.collect(1)
-        self.timer = self.loop.call_later(YOUNG_EVERY, self._collect)
+        self.timer = asyncio.get_running_loop().call_later(YOUNG_EVERY, self._collect)
 
 
 _collections: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, YoungCollections]" = (
@@ -123,8 +123,7 @@ _collections: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, YoungCollect
 
 def young_collections() -> YoungCollections:
     """Those of the running event loop (one in a server; the tests run several)."""
-    loop = asyncio.get_running_loop()
-    return _collections.setdefault(loop, YoungCollections(loop))
+    return _collections.setdefault(asyncio.get_running_loop(), YoungCollections())
 
 
 class SocketConsumer(AsyncJsonWebsocketConsumer):
