@@ -197,6 +197,9 @@ def test_dana_in_firefox_and_alice_in_chromium_see_hear_write_and_send_each_othe
     citizen = new_firefox_context().new_page()
     citizen.goto(reverse("journey:link", args=[invited.token]), timeout=WAIT)
     citizen.click("button[name=decision][value=accept]", timeout=WAIT)
+    # She sees the device check's result before she goes on: while the check runs, its results
+    # push the link further down the page, and a click aimed at it can land beside it.
+    citizen.wait_for_selector("#result", timeout=WAIT)
     citizen.click("#enter-link", timeout=WAIT)
     citizen.wait_for_selector("#room[data-view='waiting']", timeout=WAIT)
     host = open_staff_room(new_context(), invited.appointment)
