@@ -106,11 +106,6 @@ def start_uvicorn(
             "--no-proxy-headers",
             "--log-level",
             "warning",
-            # As a node runs (deploy/systemd/videotermin.service).
-            "--ws",
-            "websockets-sansio",
-            "--ws-per-message-deflate",
-            "false",
         ],
         env=env,
     )
