@@ -65,7 +65,7 @@ run: $(STAMP) messages collectstatic
 	@# The background worker (deletion, reminders) runs beside the server and stops with it.
 	$(BIN)/python manage.py db_worker --no-reload -v 0 & worker=$$!; \
 	trap 'kill $$worker 2>/dev/null; wait $$worker 2>/dev/null' EXIT; trap 'exit 130' INT TERM; \
-	$(BIN)/uvicorn videotermin.asgi:application --host 127.0.0.1 --port $(PORT) --no-access-log --no-proxy-headers --lifespan off --ws websockets-sansio --ws-per-message-deflate false
+	$(BIN)/uvicorn videotermin.asgi:application --host 127.0.0.1 --port $(PORT) --no-access-log --no-proxy-headers --lifespan off --ws-per-message-deflate false
 
 test: $(STAMP) messages
 	$(MAKE) -s system-packages WITH_BROWSER=1

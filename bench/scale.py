@@ -16,7 +16,7 @@ the session store). Every page pings every PING_SECONDS, as protocol.js does.
   memory (RSS) after the sockets are open and HOLD seconds have passed, less before (after a
   warm-up), per socket; the sockets a GiB holds at that rate. The client offers
   permessage-deflate as browsers do, and the server declines it, as deployed
-  (`--ws websockets-sansio --ws-per-message-deflate false`).
+  (`--ws-per-message-deflate false`).
 - scale_calls_<K>_relay_p50/_p99, scale_calls_<K>_relays_lost (K in CALLS): K calls, each a
   host and an admitted citizen, both sockets open. Every side pings every PING_SECONDS and
   sends a network sample every SAMPLE_SECONDS (`status` with `network`; the citizen's reaches
@@ -193,8 +193,6 @@ class Nodes:
                         "warning",
                         "--ws-per-message-deflate",
                         "false",
-                        "--ws",
-                        "websockets-sansio",
                     ],
                     env=env,
                     stdout=log,

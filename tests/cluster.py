@@ -365,8 +365,6 @@ class Cluster:
                 "warning",
                 "--timeout-graceful-shutdown",
                 "20",
-                "--ws",
-                "websockets-sansio",
                 "--ws-per-message-deflate",
                 "false",
             ],

@@ -104,8 +104,6 @@ class AppServer(ServerProcess):
                 "--no-proxy-headers",
                 "--lifespan",
                 "off",
-                "--ws",
-                "websockets-sansio",
             ],
             self._answers,
             timeout=30,

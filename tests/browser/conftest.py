@@ -78,9 +78,6 @@ class Server:
             log_level="warning",
             lifespan="off",
             proxy_headers=False,
-            # The WebSocket protocol and settings a node runs with (deploy/systemd).
-            ws="websockets-sansio",
-            ws_per_message_deflate=False,
         )
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, daemon=True)
