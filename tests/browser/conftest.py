@@ -78,6 +78,8 @@ class Server:
             log_level="warning",
             lifespan="off",
             proxy_headers=False,
+            # As the service unit runs it (deploy/systemd): no compression on the sockets.
+            ws_per_message_deflate=False,
         )
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, daemon=True)
