@@ -30,6 +30,7 @@ from videotermin.calls.state import (
     publish_member,
 )
 from videotermin.lib.events import agency_group, publish
+from videotermin.lib.rows import save_fields
 from videotermin.lib.tokens import hash_token, new_token
 from videotermin.resources import licences
 from videotermin.webhooks.outbox import emit
@@ -96,7 +97,8 @@ def announce(appointment: Appointment) -> None:
 def save_member(member: Member, *fields: str) -> None:
     """Store a member's change with a new version and tell the room, after the commit."""
     member.version += 1
-    member.save(update_fields=[*fields, "version"] if fields else None)
+    # Written out once: every arrival and every change of a member saves one (lib/rows.py).
+    save_fields(member, [*fields, "version"] if fields else ())
     publish_member(member)
 
 

@@ -27,9 +27,10 @@ from videotermin.calls import presence
 from videotermin.calls.state import (
     close_connection,
     close_room,
-    opened_members,
+    opened_member,
     publish_appointment,
     snapshot,
+    staff_member,
 )
 from videotermin.lib.useragent import describe_user_agent
 from videotermin.monitoring.metrics import admitted, join_failed
@@ -47,15 +48,22 @@ def find_member(appointment_id: str, user, session) -> Member | None:
     query: the member with its appointment and agency)."""
     staff = getattr(user, "staff", None) if user is not None and user.is_authenticated else None
     if staff is not None:
+        member = staff_member(appointment_id, user)
+        if (
+            member is not None
+            and member.removed_at is None
+            and staff.sees_appointments
+            and staff.agency_id == member.appointment.agency_id
+        ):
+            # Already in the room (the host since the booking): nothing to join.
+            return member
         appointment = Appointment.objects.filter(public_id=appointment_id).first()
         if appointment is None or staff.agency_id != appointment.agency_id:
             return None
         joined = join_as_staff(appointment, user)
         return Member.objects.select_related("appointment__agency", "user").get(pk=joined.pk)
     # People invited by link have no user account: nothing to join for it.
-    members = Member.objects.filter(appointment__public_id=appointment_id)
-    members = members.select_related("appointment__agency")
-    return opened_members(members, session, working=True).first()
+    return opened_member(appointment_id, session)
 
 
 @transaction.atomic

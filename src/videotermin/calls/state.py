@@ -4,12 +4,17 @@ The services publish a member's whole public entry with every change, so that th
 pass it on without reading the database: a change costs one event, not a query per connection.
 """
 
+import functools
+from collections.abc import Callable, Sequence
 from typing import Any
 
+from django.contrib.auth import get_user_model
 from django.db.models import Q
 
-from videotermin.appointments.models import Appointment, Member
+from videotermin.agencies.models import Agency
+from videotermin.appointments.models import Appointment, Link, Member
 from videotermin.lib.events import publish, room_group, send_to
+from videotermin.lib.rows import Statement, Table, db_value
 
 # Which members a browser session may act for: member public id -> the link it opened them with.
 SESSION_KEY = "videotermin.participants"
@@ -36,6 +41,75 @@ def opened_members(queryset, session, *, working: bool = False):
         condition |= Q(public_id=public_id) & link
     # Each condition names one link, so a member is found at most once: no DISTINCT needed.
     return queryset.filter(condition, user__isnull=True)
+
+
+def opened_member(appointment_public_id, session) -> Member | None:
+    """The member of the appointment whose link this session opened, while that link works,
+    with appointment and agency (one statement, as `opened_members(..., working=True)`)."""
+    opened = list(opened_links(session).items())
+    if not opened:
+        return None
+    params: list[Any] = [db_value(Appointment, "public_id", appointment_public_id)]
+    for public_id, link_id in opened:
+        params += [db_value(Member, "public_id", public_id), int(link_id)]
+    return _first_member(_opened_member(len(opened)), params)
+
+
+def staff_member(appointment_public_id, user) -> Member | None:
+    """The staff user's member of the appointment, removed or not, with appointment and
+    agency (one statement)."""
+    params = [db_value(Appointment, "public_id", appointment_public_id), user.pk]
+    member = _first_member(_staff_member(), params)
+    if member is not None:
+        member.user = user
+    return member
+
+
+def _first_member(statement: Statement, params: list[Any]) -> Member | None:
+    found = statement.rows(params)
+    if not found:
+        return None
+    member, appointment, agency = found[0]
+    appointment.agency = agency
+    member.appointment = appointment
+    return member
+
+
+def _member_in_room(where: Callable[[Any], str], joined: Sequence[Table] = ()) -> Statement:
+    """A member with appointment and agency, found by `where` (the joins and conditions after
+    the appointment's and agency's) and by the appointment's public id (the first parameter)."""
+
+    def write(q) -> str:
+        return (
+            f"SELECT {q.m.all}, {q.a.all}, {q.g.all} FROM {q.m.table}"  # noqa: S608 (names from the models)
+            f" JOIN {q.a.table} ON {q.a.c('id')} = {q.m.c('appointment')}"
+            f" JOIN {q.g.table} ON {q.g.c('id')} = {q.a.c('agency')}"
+            f" {where(q)}"
+        )
+
+    tables = [Table(Member, "m"), Table(Appointment, "a"), Table(Agency, "g")]
+    return Statement(tables, write, joined=joined)
+
+
+@functools.cache
+def _staff_member() -> Statement:
+    return _member_in_room(
+        lambda q: f"WHERE {q.a.c('public_id')} = %s AND {q.m.c('user')} = %s",
+    )
+
+
+@functools.lru_cache(maxsize=8)
+def _opened_member(links: int) -> Statement:
+    def where(q) -> str:
+        pair = f"({q.m.c('public_id')} = %s AND {q.l.c('id')} = %s)"
+        return (
+            f"JOIN {q.l.table} ON {q.l.c('member')} = {q.m.c('id')}"
+            f" WHERE {q.a.c('public_id')} = %s AND {q.m.c('user')} IS NULL"
+            f" AND {q.l.c('revoked_at')} IS NULL AND ({' OR '.join([pair] * links)})"
+            f" ORDER BY {q.m.c('id')} LIMIT 1"
+        )
+
+    return _member_in_room(where, joined=[Table(Link, "l")])
 
 
 def link_works(session, member: Member) -> bool:
@@ -104,9 +178,28 @@ def room_event(member: Member, op: str = "changed") -> dict[str, Any]:
 
 
 def snapshot(appointment: Appointment) -> list[dict[str, Any]]:
-    """Every member still in the consultation, in the form of a delta (one query)."""
-    members = appointment.members.filter(removed_at__isnull=True).select_related("user")
-    return [room_event(member, "added") for member in members.order_by("pk")]
+    """Every member still in the consultation, in the form of a delta (one statement)."""
+    events = []
+    for member, user in _members().rows([appointment.pk]):
+        member.appointment = appointment
+        member.user = user
+        events.append(room_event(member, "added"))
+    return events
+
+
+@functools.cache
+def _members() -> Statement:
+    """The appointment's members not removed, with their user accounts, in order."""
+
+    def write(q) -> str:
+        return (
+            f"SELECT {q.m.all}, {q.u.all} FROM {q.m.table}"  # noqa: S608 (names from the models)
+            f" LEFT JOIN {q.u.table} ON {q.u.c('id')} = {q.m.c('user')}"
+            f" WHERE {q.m.c('appointment')} = %s AND {q.m.c('removed_at')} IS NULL"
+            f" ORDER BY {q.m.c('id')}"
+        )
+
+    return Statement([Table(Member, "m"), Table(get_user_model(), "u")], write)
 
 
 def publish_member(member: Member, op: str = "changed") -> None:
