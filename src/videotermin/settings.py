@@ -323,6 +323,8 @@ CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 LANGUAGE_COOKIE_SECURE = SESSION_COOKIE_SECURE
 LANGUAGE_COOKIE_HTTPONLY = True
 SESSION_COOKIE_AGE = 12 * 3600
+# Database sessions, read without building the query anew each time (lib/sessions.py).
+SESSION_ENGINE = "videotermin.lib.sessions"
 # "same-origin", not "no-referrer": with no-referrer Chromium sends "Origin: null" on form posts
 # and Django's CSRF check refuses every form. Other sites still get no referrer.
 SECURE_REFERRER_POLICY = "same-origin"
