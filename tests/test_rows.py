@@ -128,3 +128,61 @@ def test_a_member_saved_with_its_update_written_out_reads_back_as_saved(dana):
     Member.objects.filter(pk=dana.pk).delete()
     with pytest.raises(DatabaseError):
         save_fields(dana, ["presence"])
+
+
+def test_a_member_read_for_a_change_is_the_orms_member_with_appointment_agency_and_user(
+    dana, interpreter_booking, counselor
+):
+    from django.db import transaction
+
+    from videotermin.appointments.services import locked_member
+
+    host = interpreter_booking.appointment.members.get(user=counselor)
+    for member in (dana, host):
+        with transaction.atomic():
+            found = locked_member(member)
+        expected = Member.objects.select_related("appointment__agency", "user").get(pk=member.pk)
+        assert fields(found) == fields(expected)
+        assert fields(found.appointment) == fields(expected.appointment)
+        assert fields(found.appointment.agency) == fields(expected.appointment.agency)
+        assert found.display_name == expected.display_name
+    assert found.user == counselor
+
+
+def test_members_changed_at_once_are_changed_one_after_the_other(
+    dana, monkeypatch, transactional_db
+):
+    """Each change reads the member with its row locked: four at once, none lost. (Without the
+    lock all four would read the same version, wait for each other and write the same next.)"""
+    import contextlib
+    import threading
+
+    from django.db import transaction
+    from tests.concurrency import at_once
+
+    from videotermin.appointments import services as appointments
+
+    people = 4
+    read = threading.Barrier(people, timeout=2)
+    armed = threading.Event()
+    original = appointments.member_with_room
+
+    def read_then_wait(pk, **options):
+        member = original(pk, **options)
+        if armed.is_set():
+            # A broken barrier: the others are held by the lock, which is what is tested.
+            with contextlib.suppress(threading.BrokenBarrierError):
+                read.wait()
+        return member
+
+    monkeypatch.setattr(appointments, "member_with_room", read_then_wait)
+    before = Member.objects.get(pk=dana.pk).version
+
+    def change(index: int) -> None:
+        with transaction.atomic():
+            appointments.save_member(appointments.locked_member(dana), "presence")
+
+    results = at_once(change, people, armed)
+
+    assert results == [None] * people
+    assert Member.objects.get(pk=dana.pk).version == before + people

@@ -6,6 +6,7 @@ audited with a dotted action name that names people only by pseudonym, and is an
 agency's staff (day view) and to the room after the transaction commits.
 """
 
+import functools
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -26,11 +27,12 @@ from videotermin.audit.services import record
 from videotermin.calls.state import (
     close_connection,
     close_room,
+    member_with_room,
     publish_appointment,
     publish_member,
 )
 from videotermin.lib.events import agency_group, publish
-from videotermin.lib.rows import save_fields
+from videotermin.lib.rows import Statement, Table, save_fields
 from videotermin.lib.tokens import hash_token, new_token
 from videotermin.resources import licences
 from videotermin.webhooks.outbox import emit
@@ -629,9 +631,15 @@ def locked_member(member: Member) -> Member:
     lock first there.
     """
     if connection.features.has_select_for_update:
-        list(Appointment.objects.select_for_update().filter(pk=member.appointment_id).values("pk"))
-    return (
-        Member.objects.select_for_update(of=("self",))
-        .select_related("appointment__agency", "user")
-        .get(pk=member.pk)
-    )
+        _appointment_lock().rows([member.appointment_id])
+    # Every service reads its member so: written once (lib/rows.py), not built each time.
+    return member_with_room(member.pk, locked=True)
+
+
+@functools.cache
+def _appointment_lock() -> Statement:
+    def write(q) -> str:
+        found = f"SELECT {q.a.c('id')} FROM {q.a.table} WHERE {q.a.c('id')} = %s"  # noqa: S608 (names)
+        return found + q.for_update()
+
+    return Statement([], write, joined=[Table(Appointment, "a")])

@@ -75,20 +75,47 @@ def _first_member(statement: Statement, params: list[Any]) -> Member | None:
     return member
 
 
-def _member_in_room(where: Callable[[Any], str], joined: Sequence[Table] = ()) -> Statement:
-    """A member with appointment and agency, found by `where` (the joins and conditions after
-    the appointment's and agency's) and by the appointment's public id (the first parameter)."""
+def member_with_room(pk: int, *, locked: bool = False) -> Member:
+    """The member with appointment, agency and user account (one statement); with `locked`,
+    its row locked until the transaction ends. Member.DoesNotExist when it is gone."""
+    found = _member_with_room(locked).rows([pk])
+    if not found:
+        raise Member.DoesNotExist(f"member {pk}")
+    member, appointment, agency, user = found[0]
+    appointment.agency = agency
+    member.appointment = appointment
+    member.user = user
+    return member
+
+
+def _member_in_room(
+    where: Callable[[Any], str], joined: Sequence[Table] = (), *, user: bool = False
+) -> Statement:
+    """A member with appointment and agency (and, with `user`, its user account), found by
+    `where`: the joins and conditions after the appointment's and agency's."""
 
     def write(q) -> str:
-        return (
-            f"SELECT {q.m.all}, {q.a.all}, {q.g.all} FROM {q.m.table}"  # noqa: S608 (names from the models)
-            f" JOIN {q.a.table} ON {q.a.c('id')} = {q.m.c('appointment')}"
-            f" JOIN {q.g.table} ON {q.g.c('id')} = {q.a.c('agency')}"
-            f" {where(q)}"
-        )
+        columns = [q.m.all, q.a.all, q.g.all] + ([q.u.all] if user else [])
+        joins = [
+            f"JOIN {q.a.table} ON {q.a.c('id')} = {q.m.c('appointment')}",
+            f"JOIN {q.g.table} ON {q.g.c('id')} = {q.a.c('agency')}",
+        ]
+        if user:
+            joins.append(f"LEFT JOIN {q.u.table} ON {q.u.c('id')} = {q.m.c('user')}")
+        select = f"SELECT {', '.join(columns)} FROM {q.m.table}"  # noqa: S608 (the models' names)
+        return f"{select} {' '.join(joins)} {where(q)}"
 
     tables = [Table(Member, "m"), Table(Appointment, "a"), Table(Agency, "g")]
+    if user:
+        tables.append(Table(get_user_model(), "u"))
     return Statement(tables, write, joined=joined)
+
+
+@functools.cache
+def _member_with_room(locked: bool) -> Statement:
+    return _member_in_room(
+        lambda q: f"WHERE {q.m.c('id')} = %s{q.for_update('m') if locked else ''}", user=True
+    )
 
 
 @functools.cache

@@ -73,7 +73,7 @@ class Statement:
         prepared = self._prepared.get(alias)
         if prepared is None:
             connection = connections[alias]
-            sql = self.write(Names([*self.tables, *self.joined], connection.ops.quote_name))
+            sql = self.write(Names([*self.tables, *self.joined], connection))
             converters = [
                 [
                     (
@@ -113,11 +113,21 @@ class Statement:
 
 
 class Names:
-    """What a statement's `write` sees: each table by its alias, and `quote`."""
+    """What a statement's `write` sees: each table by its alias, `quote`, and `for_update`."""
 
-    def __init__(self, tables: Sequence[Table], quote: Callable[[str], str]) -> None:
-        self.quote = quote
+    def __init__(self, tables: Sequence[Table], connection) -> None:
+        self.quote = connection.ops.quote_name
+        self._features = connection.features
         self._tables = {table.alias: table for table in tables}
+
+    def for_update(self, *of: str) -> str:
+        """Locks the rows found, of these tables only, where the database locks rows (SQLite
+        locks the whole database for a transaction that writes instead)."""
+        if not self._features.has_select_for_update:
+            return ""
+        if of and self._features.has_select_for_update_of:
+            return " FOR UPDATE OF " + ", ".join(self.quote(alias) for alias in of)
+        return " FOR UPDATE"
 
     def __getattr__(self, alias: str) -> "Named":
         try:
