@@ -373,6 +373,43 @@ def test_the_grafana_dashboard_shows_only_metrics_that_exist(db):
     assert used <= exposed, used - exposed
 
 
+def test_a_signal_to_a_page_that_is_behind_is_dropped_and_counted_and_the_sender_stays(
+    booking, counselor, monkeypatch
+):
+    from channels.exceptions import ChannelFull
+    from channels.layers import get_channel_layer
+
+    dana = agree(booking.citizen)
+    before = scrape()
+    alice = room_socket(booking.appointment, user=counselor)
+    citizen = room_socket(booking.appointment, member=dana)
+    layer = get_channel_layer()
+    deliver = layer.send
+
+    async def behind(channel, message):
+        # Dana's page does not keep up: her connection's queue is full.
+        if message["type"] == "room.signal":
+            raise ChannelFull()
+        await deliver(channel, message)
+
+    async def scenario():
+        await enter(alice)
+        joined = await enter(citizen)
+        await send(alice, "admit", member=str(dana.public_id))
+        await next_of(citizen, "member", lambda m: m["member"]["presence"] == "in_call")
+        monkeypatch.setattr(layer, "send", behind)
+        await send(
+            alice, "signal", to=joined["session"], description={"type": "offer", "sdp": "v=0"}
+        )
+        await send(alice, "ping")
+        await next_of(alice, "pong")
+        for communicator in (citizen, alice):
+            await communicator.disconnect(timeout=TIMEOUT)
+
+    run(scenario)
+    assert moved(before, scrape(), "videotermin_relays_dropped_total", type="room.signal") == 1
+
+
 def sync(function):
     from asgiref.sync import sync_to_async
 

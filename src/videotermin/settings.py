@@ -187,7 +187,14 @@ if REDIS_URL:
         }
     }
 else:
-    CHANNEL_LAYERS = {"default": {"BACKEND": "videotermin.lib.channellayer.LocalChannelLayer"}}
+    CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "videotermin.lib.channellayer.LocalChannelLayer",
+            # Messages waiting per connection: six people's ICE candidates arrive at once while
+            # a page's socket may be busy (Channels' default of 100 dropped some).
+            "CONFIG": {"capacity": 1_000},
+        }
+    }
 # The cache holds only short-lived counters (the network check's limit); with Redis every node
 # counts together.
 if REDIS_URL:

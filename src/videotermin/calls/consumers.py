@@ -410,6 +410,7 @@ class RoomConsumer(SocketConsumer):
         try:
             await self.channel_layer.send(channel, message)
         except ChannelFull:
+            metrics.dropped(message["type"])
             logger.warning(
                 "A relayed %s was dropped: the receiving connection is behind", message["type"]
             )

@@ -98,6 +98,13 @@ signaling_errors = Counter(
     ["code"],
     registry=None,
 )
+relays_dropped = Counter(
+    "videotermin_relays_dropped",
+    "Signals and samples not passed on because the receiving connection's queue was full "
+    "(a page that does not keep up), by type.",
+    ["type"],
+    registry=None,
+)
 call_rtt = Histogram(
     "videotermin_call_rtt_seconds",
     "Media round trip in calls, from the participants' network samples (worst peer).",
@@ -147,6 +154,7 @@ PROCESS_METRICS = (
     test_calls_running,
     signaling_messages,
     signaling_errors,
+    relays_dropped,
     call_rtt,
     call_loss,
     call_bitrate,
@@ -173,6 +181,11 @@ def join_failed(cause: str) -> None:
     """A room connection was refused: removed, ended, no_consent, not_open (calls/services.py),
     forbidden or server_error (sockets.py)."""
     join_failures.labels(cause).inc()
+
+
+def dropped(kind: str) -> None:
+    """A relayed message was not passed on: the receiving connection was behind."""
+    relays_dropped.labels(kind).inc()
 
 
 def refused(code: str) -> None:
