@@ -773,10 +773,12 @@ def populate(plan: dict) -> dict:
         agency = Agency.objects.create(name="Agentur scale", slug="scale")
         location = Location.objects.create(agency=agency, name="Scale")
         counselors = [staff(agency, location, f"scale-{n}") for n in range(plan["counselors"])]
-        # Enough six-person rooms that hosts, citizens and extras make `idle` sockets.
-        rooms = math.ceil(max(0, plan["idle"] - 2 * plan["calls"]) / 4)
+        # Appointments for the calls, and enough six-person rooms among them (more if need be)
+        # that hosts, citizens and extras make `idle` sockets.
+        count = max(plan["calls"], math.ceil(plan["idle"] / 6))
+        rooms = math.ceil(max(0, plan["idle"] - 2 * count) / 4)
         appointments = []
-        for number in range(plan["calls"]):
+        for number in range(count):
             user, key = counselors[number % len(counselors)]
             appointment = book(user, location, 4 if number < rooms else 0)
             appointments.append({**appointment, "host": key})
