@@ -66,25 +66,24 @@ def staff_member(appointment_public_id, user) -> Member | None:
 
 
 def _first_member(statement: Statement, params: list[Any]) -> Member | None:
+    """The first member a `_member_in_room` statement finds, its relations filled in."""
     found = statement.rows(params)
     if not found:
         return None
-    member, appointment, agency = found[0]
+    member, appointment, agency, *user = found[0]
     appointment.agency = agency
     member.appointment = appointment
+    if user:
+        member.user = user[0]
     return member
 
 
 def member_with_room(pk: int, *, locked: bool = False) -> Member:
     """The member with appointment, agency and user account (one statement); with `locked`,
     its row locked until the transaction ends. Member.DoesNotExist when it is gone."""
-    found = _member_with_room(locked).rows([pk])
-    if not found:
+    member = _first_member(_member_with_room(locked), [pk])
+    if member is None:
         raise Member.DoesNotExist(f"member {pk}")
-    member, appointment, agency, user = found[0]
-    appointment.agency = agency
-    member.appointment = appointment
-    member.user = user
     return member
 
 
