@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import {test} from 'node:test';
 
 import {
-    Connection, RETRY_FIRST, RETRY_MAX, SILENCE_LIMIT,
+    Connection, PING_INTERVAL, RETRY_FIRST, RETRY_MAX, SILENCE_LIMIT,
 } from '../../src/videotermin/static/videotermin/js/protocol.js';
 
 /** A WebSocket that records what the connection does to it. */
@@ -51,7 +51,7 @@ test('a ping leaves as the exact frame the server answers without parsing it', (
     const [socket] = FakeSocket.made;
     socket.onopen();
     socket.onmessage({data: JSON.stringify({v: 2, type: 'joined', session: '0123456789abcdef'})});
-    advance(3000);
+    advance(PING_INTERVAL);
     // calls/protocol.py PING_FRAME: compared as text, byte for byte.
     assert.ok(socket.frames.includes('{"v":2,"type":"ping"}'), socket.frames.join(' '));
     connection.close();
@@ -95,8 +95,8 @@ test('a tab whose timers run once a minute keeps its socket while the server ans
     for (let minute = 0; minute < 5; minute += 1) {
         // The browser throttled the page: a minute without its timers, then one run and the
         // pong right after it.
-        sleep(57000);
-        advance(3000);
+        sleep(60000 - PING_INTERVAL);
+        advance(PING_INTERVAL);
         socket.onmessage({data: JSON.stringify({v: 2, type: 'pong'})});
     }
     assert.equal(socket.closedWith, null);
@@ -110,7 +110,7 @@ test('a socket that keeps answering is kept', (t) => {
     const [socket] = FakeSocket.made;
     socket.onopen();
     for (let i = 0; i < 10; i += 1) {
-        advance(3000);
+        advance(PING_INTERVAL);
         socket.onmessage({data: JSON.stringify({v: 2, type: 'pong'})});
     }
     assert.equal(socket.closedWith, null);

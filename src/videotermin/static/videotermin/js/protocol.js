@@ -5,8 +5,11 @@ export const VERSION = 2;
 // A ping every few seconds; a socket that has left a ping unanswered for SILENCE_LIMIT is dead (a
 // node gone, a network cut without a close), whatever the browser believes, and the page
 // reconnects. Counted from the unanswered ping, not from the last message: a tab in the
-// background may run its timers only once a minute, and its socket is alive all the same.
-const PING_INTERVAL = 3000;
+// background may run its timers only once a minute, and its socket is alive all the same. The
+// silence is checked on a timer of its own, so the pings can be far apart (every idle page
+// pings; a node holds thousands) and a dead socket is still noticed within
+// PING_INTERVAL + SILENCE_LIMIT.
+export const PING_INTERVAL = 4500;
 export const SILENCE_LIMIT = 5000;
 // Reconnect after 0.5 s, then 1, 2, 4, and at most every 5 s, each ±25 % so that a restarted
 // cluster is not hit by everybody at once.
@@ -67,6 +70,8 @@ export class Connection extends EventTarget {
         this.pinger = undefined;
         /** @type {ReturnType<typeof setTimeout>|undefined} */
         this.retry = undefined;
+        /** @type {ReturnType<typeof setTimeout>|undefined} checks the unanswered ping */
+        this.silence = undefined;
         /** @type {number|null} when the unanswered ping left */
         this.pingSentAt = null;
         /** when the oldest ping that nothing has answered since left (performance.now()) */
@@ -98,12 +103,12 @@ export class Connection extends EventTarget {
         const socket = new WebSocket(url);
         this.socket = socket;
         socket.onopen = () => {
-            this.unansweredSince = null;
+            this.answered();
             this.pinger = setInterval(() => this.ping(), PING_INTERVAL);
         };
         socket.onmessage = (event) => {
             // Anything from the server answers for the socket.
-            this.unansweredSince = null;
+            this.answered();
             this.receive(event.data);
         };
         socket.onclose = (event) => this.lost(socket, event.code);
@@ -115,6 +120,7 @@ export class Connection extends EventTarget {
      */
     lost(socket, code) {
         clearInterval(this.pinger);
+        this.answered();
         if (this.socket !== socket) return;
         this.socket = null;
         if (this.final || FINAL_CLOSE_CODES.includes(code)) {
@@ -137,6 +143,7 @@ export class Connection extends EventTarget {
         this.final = true;
         clearTimeout(this.retry);
         clearInterval(this.pinger);
+        this.answered();
         if (this.socket) this.socket.close(1000);
         this.setState('closed');
     }
@@ -176,18 +183,34 @@ export class Connection extends EventTarget {
     ping() {
         const socket = this.socket;
         const now = performance.now();
-        if (socket && this.unansweredSince !== null && now - this.unansweredSince > SILENCE_LIMIT) {
-            // No pong, nothing at all: the other end is gone although no close arrived.
-            socket.onclose = null;
-            socket.onmessage = null;
-            try { socket.close(4000); } catch { /* already closing */ }
-            this.lost(socket, 4000);
-            return;
+        if (this.silent(socket, now)) return;
+        if (!this.send('ping')) return;
+        this.pingSentAt = now;
+        if (this.unansweredSince === null) {
+            this.unansweredSince = now;
+            this.silence = setTimeout(() => this.silent(socket, performance.now()), SILENCE_LIMIT);
         }
-        if (this.send('ping')) {
-            this.pingSentAt = now;
-            this.unansweredSince ??= now;
-        }
+    }
+
+    /** Something came from the server: the socket is alive. */
+    answered() {
+        this.unansweredSince = null;
+        clearTimeout(this.silence);
+    }
+
+    /**
+     * Give the socket up when a ping has had no answer for SILENCE_LIMIT: the other end is
+     * gone although no close arrived. True when it was given up.
+     * @param {WebSocket|null} socket @param {number} now
+     */
+    silent(socket, now) {
+        if (!socket || socket !== this.socket || this.unansweredSince === null) return false;
+        if (now - this.unansweredSince < SILENCE_LIMIT) return false;
+        socket.onclose = null;
+        socket.onmessage = null;
+        try { socket.close(4000); } catch { /* already closing */ }
+        this.lost(socket, 4000);
+        return true;
     }
 
     /** @param {string} text */
