@@ -211,24 +211,8 @@ class Cluster:
         self.dir = Path(self._stack.enter_context(tempfile.TemporaryDirectory(prefix="vt-cl-")))
         self._stack.callback(self._stop_processes)
         self._create_database()
-        redis_port = free_tcp_port()
-        self.redis = _spawn(
-            [
-                "redis-server",
-                "--port",
-                str(redis_port),
-                "--dir",
-                str(self.dir),
-                "--save",
-                "",
-                "--bind",
-                "127.0.0.1",
-                "--appendonly",
-                "no",
-            ],
-            self.dir / "redis.log",
-        )
-        _wait(lambda: self._redis_answers(redis_port), 10, "redis-server", self.redis)
+        redis_port = self.redis_port = free_tcp_port()
+        self.start_redis()
         base = {k: v for k, v in os.environ.items() if k not in PRIVATE}
         self.env = {
             **base,
@@ -301,6 +285,24 @@ class Cluster:
     def _drop_database(self) -> None:
         with contextlib.suppress(Exception), self._admin() as connection:
             connection.execute(f'DROP DATABASE IF EXISTS "{self.database}" WITH (FORCE)')
+
+    # Redis --------------------------------------------------------------------------------------
+
+    def start_redis(self) -> None:
+        """Redis on the cluster's port, empty (it keeps nothing, as a restarted one in production
+        may not)."""
+        port = self.redis_port
+        self.redis = _spawn(
+            ["redis-server", "--port", str(port), "--dir", str(self.dir), "--save", ""]
+            + ["--bind", "127.0.0.1", "--appendonly", "no"],
+            self.dir / "redis.log",
+        )
+        _wait(lambda: self._redis_answers(port), 10, "redis-server", self.redis)
+
+    def kill_redis(self) -> None:
+        """kill -9 of Redis: every node's connections to it are cut."""
+        self.redis.kill()
+        self.redis.wait()
 
     @staticmethod
     def _redis_answers(port: int) -> bool:

@@ -17,8 +17,8 @@ REDIS = "redis://127.0.0.1:6379/13"
 def redis_everywhere(settings, url: str = REDIS) -> None:
     settings.CHANNEL_LAYERS = {
         "default": {
-            "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {"hosts": [{"address": url, "socket_timeout": None}]},
+            "BACKEND": "videotermin.lib.redislayer.RedisChannelLayer",
+            "CONFIG": {"url": url},
         }
     }
     settings.CACHES = {
@@ -78,14 +78,14 @@ def test_readyz_is_ready_when_everything_configured_answers(db, settings):
 def test_readyz_names_the_channel_layer_when_its_redis_is_down(db, settings):
     settings.CHANNEL_LAYERS = {
         "default": {
-            "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {"hosts": [f"redis://127.0.0.1:{closed_port()}/0"]},
+            "BACKEND": "videotermin.lib.redislayer.RedisChannelLayer",
+            "CONFIG": {"url": f"redis://127.0.0.1:{closed_port()}/0"},
         }
     }
     response = ask("/readyz")
     assert response.status_code == 503
     assert response.json()["failed"] == ["channel_layer"]
-    assert checks_of(response)["channel_layer"]["error"] == "ConnectionError"
+    assert checks_of(response)["channel_layer"]["error"] == "LayerUnavailable"
 
 
 def test_readyz_names_the_turn_server_when_nothing_answers_on_its_port(db, settings):

@@ -176,14 +176,9 @@ REDIS_URL = envstr("REDIS_URL")
 if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
-            "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {
-                # redis-py's default 5 s socket timeout races the layer's blocking read.
-                "hosts": [{"address": REDIS_URL, "socket_timeout": None, "max_connections": 1000}],
-                # Messages waiting per channel; the default of 100 is shared by a process's
-                # whole receive queue and refuses relays in a burst.
-                "capacity": 10_000,
-            },
+            # One PUBLISH per message between processes; within one, as the embedded layer.
+            "BACKEND": "videotermin.lib.redislayer.RedisChannelLayer",
+            "CONFIG": {"url": REDIS_URL, "capacity": 1_000},
         }
     }
 else:

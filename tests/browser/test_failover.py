@@ -10,6 +10,9 @@ closed properly, nothing is written.
   interpreter who never returns (her browser closed as her node died) cannot be admitted, not
   even before her node's lease runs out, and is shown as gone within 30 s.
 - A node stopped for maintenance (drained, then SIGTERM) hands its call over as smoothly.
+- Redis dies mid-call and comes back empty a few seconds later: the pages say they are
+  reconnecting (their signaling is), keep every frame, and are back in the call under their
+  sessions by themselves within 10 s of Redis answering.
 
 What was measured is printed at the end of the module (`pytest -s`).
 """
@@ -29,6 +32,9 @@ pytestmark = [pytest.mark.browser, pytest.mark.cluster, pytest.mark.timeout(300)
 MEDIA_GAP_MS = 1000
 TRUE_STATE_SECONDS = 5
 GONE_SECONDS = 30
+# The nodes' readiness fails without Redis, so haproxy takes them back only after two good
+# checks (2 s apart), and a page waits at most 5 s (±25 %) between attempts.
+REDIS_BACK_SECONDS = 10
 
 # The page tells the truth: its socket is open, it shows the view the server put it in, and its
 # status line speaks of no interruption.
@@ -296,3 +302,49 @@ def test_a_node_stopped_for_maintenance_hands_its_call_over_without_losing_a_fra
         who="the citizen's node stopped for maintenance",
     )
     assert cluster.node_of(row(cluster, dana).node) is alices_node
+
+
+def test_a_redis_outage_mid_call_costs_no_frame_and_the_pages_come_back_by_themselves(
+    cluster, new_context
+):
+    alices_node, danas_node = cluster.ensure(2)[:2]
+    appointment, (dana,) = booked(cluster)
+    with cluster.only(alices_node):
+        alice = open_staff_room(new_context(), appointment)
+    with cluster.only(danas_node):
+        citizen = open_member_room(new_context(), dana.token, dana)
+    admit(alice, dana, citizen)
+    for page in (alice, citizen):
+        wait_for_media(page, timeout=60)
+    before = row(cluster, dana)
+    watch(alice, citizen)
+    alice.wait_for_timeout(1000)  # frames flowing before
+
+    cluster.kill_redis()
+    # Signaling is interrupted, and both pages say so at once; the media goes on.
+    for page in (alice, citizen):
+        page.wait_for_function(
+            "() => window.videoterminConnection.state === 'reconnecting'", polling=50, timeout=3000
+        )
+    alice.wait_for_timeout(3000)
+    cluster.start_redis()
+    returned = time.monotonic()
+    for page in (alice, citizen):
+        page.wait_for_function(BACK, arg="call", polling=50, timeout=REDIS_BACK_SECONDS * 2000)
+    back = time.monotonic() - returned
+    alice.wait_for_function(SEES_IN_CALL, arg=[dana.public_id, before.session], polling=50)
+    after = row(cluster, dana)
+    assert (after.presence, after.session) == ("in_call", before.session)
+    citizen.wait_for_timeout(2000)  # frames flowing after
+    pages = {"alice": alice, "dana": citizen}
+    gaps = {name: page.evaluate(LONGEST_GAPS) for name, page in pages.items()}
+    said = {name: page.evaluate(SAID) for name, page in pages.items()}
+    MEASURED.append(
+        f"Redis killed for 3 s: both pages back in the call {back:.2f} s after it answered; "
+        f"longest frame gaps {max(gaps['alice'].values()):.0f} ms (Alice), "
+        f"{max(gaps['dana'].values()):.0f} ms (Dana); said: {said}"
+    )
+    assert back < REDIS_BACK_SECONDS, MEASURED[-1]
+    for name, page in pages.items():
+        assert page.evaluate(PEERS_KEPT, 1), f"{name}: the peer connection was replaced"
+        assert len(gaps[name]) == 1 and max(gaps[name].values()) < MEDIA_GAP_MS, MEASURED[-1]

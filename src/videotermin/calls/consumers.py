@@ -27,10 +27,11 @@ from videotermin.appointments.services import NotAllowed
 from videotermin.calls import ice, presence, protocol, services
 from videotermin.calls.state import appointment_entry
 from videotermin.lib import ratelimit
+from videotermin.lib.channellayer import LayerUnavailable
 from videotermin.lib.database_work import on_database
 from videotermin.lib.events import room_group
 from videotermin.lib.i18n import socket_language, staff_language
-from videotermin.lib.sockets import SocketConsumer
+from videotermin.lib.sockets import CLOSE_RESTART, SocketConsumer
 from videotermin.monitoring import metrics
 from videotermin.stats import services as stats
 
@@ -181,18 +182,27 @@ class RoomConsumer(SocketConsumer):
         self.table, self.shown = {}, set()
         await presence.start()
         self.renewing = True
-        # Join the group before reading the room: no change can fall between the two.
-        await self.channel_layer.group_add(self.group, self.channel_name)
         try:
+            # Join the group before reading the room: no change can fall between the two.
+            await self.channel_layer.group_add(self.group, self.channel_name)
             arrived = await on_database(self._arrive)(appointment_id)
         except NotAllowed as reason:
             await self._step_out()
             await self._refuse(reason)
             return
+        except LayerUnavailable:
+            # Not in the group, or stored but not announced (Redis failed after the commit):
+            # undo the connection, so no member stays "connected" through a socket that is
+            # gone, and let the page come back when Redis does (readyz tells the operator).
+            await self._step_out()
+            with contextlib.suppress(Exception):
+                await on_database(services.disconnect_channel)(
+                    appointment_id, channel=self.channel_name
+                )
+            await self.close(code=CLOSE_RESTART)
+            return
         except Exception:
-            # Stored, but not announced (the channel layer failed after the commit): undo the
-            # connection, so no member stays "connected" through a socket that is gone, and let
-            # the page come back when the layer does.
+            # The same for any other failure after the commit, logged.
             logger.warning("A room socket could not join; its page reconnects", exc_info=True)
             await self._step_out()
             with contextlib.suppress(Exception):
@@ -277,7 +287,16 @@ class RoomConsumer(SocketConsumer):
             return
         self._leave()
         await self.channel_layer.group_discard(self.group, self.channel_name)
-        await on_database(services.disconnect)(self.member, channel=self.channel_name)
+        with contextlib.suppress(LayerUnavailable):
+            # Stored as gone; should Redis fail to announce it, the room's other pages lost it
+            # too and read the room afresh when they come back.
+            await on_database(services.disconnect)(
+                self.member, channel=self.channel_name, coming_back=code == CLOSE_RESTART
+            )
+
+    async def layer_lost(self, event: dict[str, Any]) -> None:
+        await self.disconnect(CLOSE_RESTART)
+        await self.close(code=CLOSE_RESTART)
 
     def pinged(self) -> bool:
         """A ping arrived (PingAnswering): whether it may be answered at once, counted against

@@ -1,7 +1,7 @@
 """The application processes that hold room sockets, each with its lease.
 
-A member's socket lives in one process; its channel name starts with that process's prefix
-(`channels_redis` gives every process its own, the in-memory layer one for all). Every process
+A member's socket lives in one process, which the member's `node` names (`presence.NODE`:
+host, process id and a random part, so a restarted process is a new one). Every process
 renews its lease a few times a minute (`presence.py`); a member whose process let its lease run
 out — killed, its node gone — is no longer connected, whichever process notices first.
 """

@@ -20,6 +20,7 @@ from django.db import DatabaseError
 from django.utils import timezone
 
 from videotermin.calls.models import Node
+from videotermin.lib.channellayer import LayerUnavailable
 from videotermin.lib.database_work import on_database
 
 logger = logging.getLogger(__name__)
@@ -83,6 +84,10 @@ async def _keep(first: asyncio.Future) -> None:
             # The database is away: the lease cannot be renewed, nor anyone's taken; both
             # resume when it is back.
             logger.warning("Presence: the lease could not be renewed", exc_info=True)
+        except LayerUnavailable:
+            # Renewed, but a member of a stopped process could not be announced as gone (Redis
+            # is away); every page reads its room afresh when it comes back.
+            logger.warning("Presence: a member's end could not be announced", exc_info=True)
 
 
 async def start() -> None:

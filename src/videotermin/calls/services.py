@@ -147,10 +147,12 @@ def connect(
 
 
 @transaction.atomic
-def disconnect(member: Member, *, channel: str) -> None:
+def disconnect(member: Member, *, channel: str, coming_back: bool = False) -> None:
     """The page of this connection went away (closed tab, reload, network): not connected for
-    now. A newer connection of the same member is left alone."""
-    _not_connected(locked_member(member), channel)
+    now. A newer connection of the same member is left alone. `coming_back`: the server closed
+    the socket for the page to come back (a restart, the channel layer's lost messages), so an
+    overrunning consultation does not end because everybody is away for that moment."""
+    _not_connected(locked_member(member), channel, end=not coming_back)
 
 
 @transaction.atomic
@@ -173,7 +175,7 @@ def expire(member: Member, *, node: str) -> bool:
     return True
 
 
-def _not_connected(member: Member, channel: str) -> None:
+def _not_connected(member: Member, channel: str, *, end: bool = True) -> None:
     if not channel or member.channel != channel:
         return
     member.session = member.channel = member.node = ""
@@ -181,7 +183,8 @@ def _not_connected(member: Member, channel: str) -> None:
     if member.presence in (Presence.WAITING, Presence.IN_CALL):
         member.presence = Presence.AWAY
     save_member(member)
-    _end_if_everyone_is_gone(member.appointment)
+    if end:
+        _end_if_everyone_is_gone(member.appointment)
     announce(member.appointment)
 
 

@@ -15,7 +15,8 @@ directly: nothing is left behind per relayed message for Python's collector to l
 (docs/decisions/scale.md).
 
 It serves one process only: with several processes (uvicorn --workers, several nodes) the two
-ends of a call may sit in different ones, so REDIS_URL is required there (docs/operations.md).
+ends of a call may sit in different ones, so REDIS_URL is required there (docs/operations.md),
+and `lib/redislayer.py` builds on this layer to reach the other processes.
 """
 
 import asyncio
@@ -29,7 +30,15 @@ from channels.layers import InMemoryChannelLayer
 CLEAN_EVERY = 1.0
 
 
+class LayerUnavailable(ConnectionError):
+    """The layer cannot reach the other processes (Redis does not answer): a message could not
+    be sent, or a socket cannot listen yet. Raised by `lib/redislayer.py`, never by this one."""
+
+
 class LocalChannelLayer(InMemoryChannelLayer):
+    # A publish after a commit is handed to the event loop without waiting (lib/events.py).
+    hands_over = True
+
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self._cleaned = 0.0

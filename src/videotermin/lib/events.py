@@ -45,11 +45,10 @@ def _deliver(method: str, target: str, message: dict[str, Any]) -> None:
     if layer is None:
         return
     loop = serving_loop.get()
-    hand_over = getattr(layer, "deliver", None)
-    if loop is not None and hand_over is not None and not loop.is_closed():
+    if loop is not None and getattr(layer, "hands_over", False) and not loop.is_closed():
         # The embedded layer delivers at once and cannot fail: the database thread, which
         # every socket of the process waits for, need not wait for the event loop to do it.
         # The loop runs it before it hands the call's result back to the socket.
-        loop.call_soon_threadsafe(hand_over, method, target, message)
+        loop.call_soon_threadsafe(layer.deliver, method, target, message)
     else:
         async_to_sync(getattr(layer, method))(target, message)

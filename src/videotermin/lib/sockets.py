@@ -30,6 +30,7 @@ from channels.exceptions import StopConsumer
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from channels.layers import get_channel_layer
 
+from videotermin.lib.channellayer import LayerUnavailable
 from videotermin.lib.events import serving_loop
 
 Message = dict[str, Any]
@@ -126,6 +127,10 @@ def young_collections() -> YoungCollections:
     return _collections.setdefault(asyncio.get_running_loop(), YoungCollections())
 
 
+# The page comes back: messages for it may have been lost (docs/protocol.md).
+CLOSE_RESTART = 1012
+
+
 class SocketConsumer(AsyncJsonWebsocketConsumer):
     async def __call__(self, scope, receive, send) -> None:
         # As Channels' AsyncConsumer.__call__, with dispatch_each for await_many_dispatch.
@@ -133,7 +138,13 @@ class SocketConsumer(AsyncJsonWebsocketConsumer):
         self.channel_layer = get_channel_layer(self.channel_layer_alias)
         sources = [receive]
         if self.channel_layer is not None:
-            self.channel_name = await self.channel_layer.new_channel()
+            try:
+                self.channel_name = await self.channel_layer.new_channel()
+            except LayerUnavailable:
+                # Redis is away: the socket is refused at the door, and the page tries again
+                # (readyz tells the operator; nothing is logged per socket).
+                await send({"type": "websocket.close", "code": CLOSE_RESTART})
+                return
             self.channel_receive = functools.partial(self.channel_layer.receive, self.channel_name)
             sources.append(self.channel_receive)
         self.base_send = send
@@ -151,4 +162,14 @@ class SocketConsumer(AsyncJsonWebsocketConsumer):
         handler = getattr(self, get_handler_name(message), None)
         if handler is None:
             raise ValueError(f"No handler for message type {message['type']}")
-        await handler(message)
+        try:
+            await handler(message)
+        except LayerUnavailable:
+            # A message could not reach the other processes: this socket can no longer be sure
+            # of what it hears, so its page comes back, as when the layer lost messages.
+            await self.layer_lost({"type": "layer.lost"})
+
+    async def layer_lost(self, event: dict[str, Any]) -> None:
+        """Messages for this socket may have been lost (the channel layer's connection to Redis
+        was): its page comes back and reads everything afresh."""
+        await self.close(code=CLOSE_RESTART)
