@@ -198,8 +198,10 @@ class RedisChannelLayer(LocalChannelLayer):
         logger.warning("A message from another process was dropped: %s is behind", error)
 
     def lost(self) -> None:
-        """Messages for this process may have gone by: every socket hears of it."""
-        for channel in list(self.channels):
+        """Messages for this process may have gone by: every socket hears of it (a busy one in
+        a group may have no queue at this moment: it gets one)."""
+        channels = set(self.channels).union(*self.groups.values())
+        for channel in channels:
             with contextlib.suppress(ChannelFull):
                 self._put(channel, LOST)
 
