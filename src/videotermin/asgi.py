@@ -8,16 +8,21 @@ from django.core.asgi import get_asgi_application
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "videotermin.settings")
 django_application = get_asgi_application()
 
-from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402 (needs Django set up first)
+from channels.layers import get_channel_layer  # noqa: E402 (needs Django set up first)
+from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from django.urls import path  # noqa: E402
 
 from videotermin.calls.consumers import PingAnswering, RoomConsumer  # noqa: E402
+from videotermin.lib.channellayer import require_one_process  # noqa: E402
 from videotermin.lib.origins import SiteOriginValidator  # noqa: E402
 from videotermin.lib.proxies import TrustedProxyMiddleware  # noqa: E402
 from videotermin.monitoring.endpoints import Probes  # noqa: E402
 from videotermin.monitoring.sockets import SocketMetrics  # noqa: E402
 from videotermin.signin.middleware import SocketSignIn  # noqa: E402
 from videotermin.staff.consumers import DayConsumer  # noqa: E402
+
+# Without REDIS_URL, one process or none (uvicorn --workers 2 stops at once, saying why).
+require_one_process(get_channel_layer())
 
 websocket_urlpatterns = [
     path("ws/room/<uuid:appointment>/", PingAnswering(RoomConsumer.as_asgi())),

@@ -21,11 +21,16 @@ and `lib/redislayer.py` builds on this layer to reach the other processes.
 
 import asyncio
 import contextlib
+import logging
+import os
 import time
 from copy import deepcopy
+from pathlib import Path
 
 from channels.exceptions import ChannelFull
 from channels.layers import InMemoryChannelLayer
+
+logger = logging.getLogger(__name__)
 
 CLEAN_EVERY = 1.0
 
@@ -102,3 +107,44 @@ class LocalChannelLayer(InMemoryChannelLayer):
             for name, joined in list(channels.items()):
                 if joined and joined < timeout:
                     channels.pop(name, None)
+
+
+def serving_processes(parent: int | None = None) -> int:
+    """How many processes the server that started this one runs: 1 when this process is the
+    server itself; else uvicorn's `--workers`, gunicorn's `-w` or `WEB_CONCURRENCY`, which both
+    read (a reloader's one child is one)."""
+    try:
+        argv = Path(f"/proc/{parent or os.getppid()}/cmdline").read_bytes().split(b"\0")
+    except OSError:
+        return 1
+    words = [word.decode(errors="replace") for word in argv if word]
+    if not any(Path(word).name in ("uvicorn", "gunicorn") for word in words) or "--reload" in words:
+        return 1
+    for index, word in enumerate(words):
+        value = None
+        if word in ("--workers", "-w") and index + 1 < len(words):
+            value = words[index + 1]
+        elif word.startswith("--workers="):
+            value = word.partition("=")[2]
+        if value is not None and value.isdigit():
+            return int(value)
+    concurrency = os.environ.get("WEB_CONCURRENCY", "")
+    return int(concurrency) if concurrency.isdigit() else 1
+
+
+# A worker that exits with this before it serves stops the whole server, in uvicorn
+# (STARTUP_FAILURE) and in gunicorn (WORKER_BOOT_ERROR) alike; any other exit is restarted.
+WORKER_FAILED_TO_START = 3
+
+
+def require_one_process(layer: object) -> None:
+    """The embedded layer in a server of several processes would leave the two ends of a call
+    unable to hear each other: such a server does not start, and says why."""
+    processes = serving_processes()
+    if type(layer) is LocalChannelLayer and processes > 1:
+        logger.critical(
+            "The embedded channel layer serves one process, and this server runs %d: set "
+            "REDIS_URL, or run one process (WEB_CONCURRENCY=1). See docs/operations.md.",
+            processes,
+        )
+        raise SystemExit(WORKER_FAILED_TO_START)
