@@ -112,6 +112,20 @@ def test_a_process_that_left_a_group_hears_it_no_more(redis):
     async_to_sync(scenario)()
 
 
+def test_a_page_reloaded_in_the_same_process_keeps_hearing_its_room(redis):
+    async def scenario():
+        first, second = processes(redis)
+        old, new = await second.new_channel(), await second.new_channel()
+        await second.group_add("room.1", old)
+        # The old socket closes while the new one joins: the process stays subscribed.
+        await asyncio.gather(second.group_add("room.1", new), second.group_discard("room.1", old))
+        await first.group_send("room.1", {"type": "room.member", "n": 1})
+        assert (await within(second.receive(new)))["n"] == 1
+        await closed(first, second)
+
+    async_to_sync(scenario)()
+
+
 def test_a_message_for_a_connection_that_is_behind_is_dropped_and_counted(redis, db):
     def dropped() -> float:
         return value(scrape(), "videotermin_relays_dropped_total", type="x")

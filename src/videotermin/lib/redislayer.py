@@ -29,6 +29,7 @@ import logging
 import secrets
 import time
 import weakref
+from collections.abc import Callable
 from typing import Any
 
 import msgpack
@@ -155,15 +156,20 @@ class RedisChannelLayer(LocalChannelLayer):
     # Groups ------------------------------------------------------------------------------------
 
     async def group_add(self, group: str, channel: str) -> None:
-        self.require_valid_group_name(group)
-        self.require_valid_channel_name(channel)
-        await self._link().subscribe(self._group_channel(group))
+        # In the group first: a member leaving meanwhile does not find it empty and unsubscribe.
         await super().group_add(group, channel)
+        try:
+            await self._link().subscribe(self._group_channel(group))
+        except LayerUnavailable:
+            await super().group_discard(group, channel)
+            raise
 
     async def group_discard(self, group: str, channel: str) -> None:
         await super().group_discard(group, channel)
         if group not in self.groups:
-            await self._link().unsubscribe(self._group_channel(group))
+            await self._link().unsubscribe(
+                self._group_channel(group), unused=lambda: group not in self.groups
+            )
 
     def subscriptions(self) -> list[str]:
         """The Redis channels this process listens to: its own and its groups'."""
@@ -238,6 +244,8 @@ class _Link:
         self.failed: BaseException | None = None
         # Redis channel -> a future resolved when Redis confirms the subscription.
         self.confirmations: dict[str, asyncio.Future] = {}
+        # Subscriptions change one at a time, in the order they were asked for.
+        self.changing = asyncio.Lock()
         # Resolved when the current connection is subscribed (True) or failed (False).
         self.attempt: asyncio.Future = asyncio.get_running_loop().create_future()
         self.task = asyncio.get_running_loop().create_task(self._listen())
@@ -261,15 +269,16 @@ class _Link:
 
     async def subscribe(self, name: str) -> None:
         await self.ready()
-        confirmed = self.confirmations.get(name)
-        if confirmed is None:
-            confirmed = self.confirmations[name] = asyncio.get_running_loop().create_future()
-            try:
-                await self.pubsub.subscribe(name)
-            except (RedisError, OSError) as error:
-                self.confirmations.pop(name, None)
-                self._break()
-                raise LayerUnavailable(f"Redis did not take a subscription: {error!r}") from error
+        async with self.changing:
+            confirmed = self.confirmations.get(name)
+            if confirmed is None:
+                confirmed = self.confirmations[name] = asyncio.get_running_loop().create_future()
+                try:
+                    await asyncio.wait_for(self.pubsub.subscribe(name), ANSWER_SECONDS)
+                except (RedisError, OSError) as error:
+                    self.confirmations.pop(name, None)
+                    self._break()
+                    raise LayerUnavailable(f"Redis refused a subscription: {error!r}") from error
         try:
             await asyncio.wait_for(asyncio.shield(confirmed), ANSWER_SECONDS)
         except TimeoutError:
@@ -281,11 +290,14 @@ class _Link:
             # The connection was lost before Redis confirmed it.
             raise LayerUnavailable(f"no subscription to {name}: {self.failed!r}") from None
 
-    async def unsubscribe(self, name: str) -> None:
-        if self.confirmations.pop(name, None) is not None and self.up.is_set():
+    async def unsubscribe(self, name: str, unused: Callable[[], bool]) -> None:
+        """Unsubscribe if `unused()` still holds once no other change is under way."""
+        async with self.changing:
+            if not unused() or self.confirmations.pop(name, None) is None or not self.up.is_set():
+                return
             # Should it fail, the next connection subscribes only to what is in use.
             with contextlib.suppress(RedisError, OSError):
-                await self.pubsub.unsubscribe(name)
+                await asyncio.wait_for(self.pubsub.unsubscribe(name), ANSWER_SECONDS)
 
     def _break(self) -> None:
         """The subscribing connection cannot be trusted: open it again (within a second)."""
