@@ -105,3 +105,34 @@ def test_of_two_invitations_at_once_only_one_takes_the_last_seat(
 
     assert sum(isinstance(r, StaffMember) for r in results) == 1, results
     assert licences.seats_in_use(agency.pk) == 4
+
+
+def test_of_two_people_signing_in_at_once_for_the_first_time_only_one_takes_the_last_seat(
+    agency, counselor, monkeypatch
+):
+    from allauth.core import context
+    from allauth.core.exceptions import ImmediateHttpResponse
+    from django.contrib.auth import get_user_model
+    from tests.test_signin_providers import arriving, provider_for
+
+    from videotermin.signin.adapter import SocialAccountAdapter
+
+    provider = provider_for(agency, create_accounts=True)
+    seats = licences.seats_in_use(agency.pk) + 1
+    set_licence(agency, seats=seats)  # one seat is free
+    armed = slowed(monkeypatch, "seats_in_use")
+
+    def sign_in(index: int):
+        """Their agency's provider vouches for somebody without an account yet: one is made."""
+        email = f"neu{index}@musterstadt.example"
+        request, login = arriving(provider, sub=f"n-{index}", email=email)
+        with context.request_context(request):
+            return SocialAccountAdapter(request).save_user(request, login)
+
+    results = at_once(sign_in, armed)
+
+    made = [r for r in results if isinstance(r, get_user_model())]
+    refused = [r for r in results if isinstance(r, ImmediateHttpResponse)]
+    assert len(made) == 1 and len(refused) == 1, results
+    assert refused[0].response.status_code == 403
+    assert licences.seats_in_use(agency.pk) == seats

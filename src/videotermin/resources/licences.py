@@ -118,9 +118,10 @@ def seat_refusal(agency_id: int) -> str | None:
     return _seats_taken(licence.seats)
 
 
-def sign_in_seat_refusal(agency_id: int) -> str | None:
-    """Why single sign-on cannot create one more counselor account, or None."""
-    licence = licence_of(agency_id)
+def sign_in_seat_refusal(agency_id: int, *, lock: bool = False) -> str | None:
+    """Why single sign-on cannot create one more counselor account, or None (`lock`: as
+    `seat_refusal`, when the account is about to be made)."""
+    licence = licence_of(agency_id, lock=lock)
     if licence is None or licence.seats is None or seats_in_use(agency_id) < licence.seats:
         return None
     seats = licence.seats

@@ -1,6 +1,8 @@
 """How allauth signs staff in here: nobody signs up, an agency's identity provider vouches
 only for that agency's staff, and a second factor the agency requires cannot be removed."""
 
+from typing import NoReturn
+
 from allauth.account.adapter import DefaultAccountAdapter
 from allauth.core.exceptions import ImmediateHttpResponse
 from allauth.mfa.adapter import DefaultMFAAdapter
@@ -8,6 +10,7 @@ from allauth.mfa.models import Authenticator
 from allauth.socialaccount.adapter import DefaultSocialAccountAdapter
 from allauth.socialaccount.models import SocialLogin
 from django.contrib.auth import get_user_model
+from django.db import transaction
 from django.db.models import Q
 from django.http import HttpRequest
 from django.shortcuts import render
@@ -44,7 +47,9 @@ class MFAAdapter(DefaultMFAAdapter):
         return others.exclude(pk=authenticator.pk).exists()
 
 
-def _refuse(request: HttpRequest, message: str, provider: IdentityProvider | None = None):
+def _refuse(
+    request: HttpRequest, message: str, provider: IdentityProvider | None = None
+) -> NoReturn:
     if provider is not None:
         audit.record(
             "signin.provider_refused",
@@ -149,15 +154,22 @@ class SocialAccountAdapter(DefaultSocialAccountAdapter):
         return True
 
     def save_user(self, request: HttpRequest, sociallogin: SocialLogin, form=None):
-        """A new counselor of the provider's agency, without a password of ours."""
+        """A new counselor of the provider's agency, without a password of ours. The licence's
+        row is locked while the account is made, so that two people signing in at once never
+        take its last seat twice (pre_social_login's check only spares a hopeless sign-up)."""
         provider = provider_of(sociallogin)
         assert provider is not None and provider.create_accounts
-        user = super().save_user(request, sociallogin, form)
-        StaffMember.objects.create(user=user, agency=provider.agency)
-        audit.record(
-            "signin.account_created",
-            agency=provider.agency,
-            by=user,
-            provider=str(provider.public_id),
-        )
+        with transaction.atomic():
+            refusal = licences.sign_in_seat_refusal(provider.agency_id, lock=True)
+            if refusal is None:
+                user = super().save_user(request, sociallogin, form)
+                StaffMember.objects.create(user=user, agency=provider.agency)
+                audit.record(
+                    "signin.account_created",
+                    agency=provider.agency,
+                    by=user,
+                    provider=str(provider.public_id),
+                )
+        if refusal is not None:
+            _refuse(request, str(refusal), provider)
         return user
