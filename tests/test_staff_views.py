@@ -780,6 +780,39 @@ def test_the_day_view_of_another_agency_hears_nothing(booking, outsider):
 
 
 @pytest.mark.django_db(transaction=True)
+def test_a_citizen_arriving_with_her_devices_and_check_reaches_the_day_view_as_one_row(
+    booking, counselor
+):
+    Member.objects.filter(pk=booking.citizen.pk).update(consented_at=timezone.now())
+    headers = signed_in_headers(counselor)
+
+    def arrive_with_everything() -> None:
+        member = arrive(booking.citizen, user_agent=FIREFOX)
+        member = calls.update_status(member, camera=True, microphone=True)
+        calls.update_status(member, check={"result": "green", "details": {}})
+
+    async def scenario():
+        socket = staff_socket(headers)
+        assert (await socket.connect())[0]
+        await sync_to_async(arrive_with_everything)()
+        message = await socket.receive_json_from(timeout=5)
+        more = not await socket.receive_nothing(timeout=0.6)
+        await socket.disconnect()
+        return message, more
+
+    message, more = async_to_sync(scenario)()
+    # Three changes in a moment: one row, and it shows the last of them.
+    assert not more, "the day view was sent a row per change"
+    citizen = message["appointment"]["citizen"]
+    assert (citizen["presence"], citizen["camera"], citizen["microphone"], citizen["check"]) == (
+        "waiting",
+        True,
+        True,
+        "green",
+    )
+
+
+@pytest.mark.django_db(transaction=True)
 def test_many_open_day_views_cost_one_description_of_a_change_per_language(
     booking, counselor, colleague, monkeypatch
 ):

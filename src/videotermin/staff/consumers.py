@@ -1,9 +1,11 @@
 """The staff day view's WebSocket: pushes appointment changes of the user's own agency."""
 
 import asyncio
+import contextlib
 from collections import OrderedDict
 from typing import Any
 
+from channels.exceptions import ChannelFull
 from django.utils import translation
 
 from videotermin.calls import protocol
@@ -20,6 +22,9 @@ VERSION = 1
 MAX_BYTES = 1024
 # Per user, over all their day views and every node.
 RATE_LIMIT = "30/minute"
+# Changes within this time reach a day view as one row per appointment: a citizen's arrival,
+# her camera and microphone and her device check come within a second.
+DEBOUNCE_SECONDS = 0.25
 
 
 def read(text: str | None) -> str:
@@ -39,6 +44,8 @@ def read(text: str | None) -> str:
 
 class DayConsumer(SocketConsumer):
     group: str | None = None
+    # Appointment -> the last change heard of it that the page has not been sent yet.
+    unsent: dict[str, str]
 
     async def connect(self) -> None:
         user = self.scope.get("user")
@@ -56,6 +63,7 @@ class DayConsumer(SocketConsumer):
         self.language = staff_language(socket_language(self.scope))
         self.agency = staff.agency_id
         self.group = agency_group(staff.agency_id)
+        self.unsent = {}
         await self.channel_layer.group_add(self.group, self.channel_name)
         await self.accept()
 
@@ -82,11 +90,26 @@ class DayConsumer(SocketConsumer):
         )
 
     async def appointment_changed(self, event: dict[str, Any]) -> None:
-        summary = await row(
-            event["appointment"], event.get("change", ""), self.language, self.agency
-        )
-        if summary is not None:
-            await self.send_json({"type": "appointment", "v": 1, "appointment": summary})
+        if not self.unsent:
+            asyncio.get_running_loop().call_later(DEBOUNCE_SECONDS, self._send_soon)
+        self.unsent[event["appointment"]] = event.get("change", "")
+
+    def _send_soon(self) -> None:
+        """Time to send: through the socket's own channel, so that the rows go out between its
+        other messages, one at a time."""
+        self.knocking = asyncio.ensure_future(self._knock())
+
+    async def _knock(self) -> None:
+        with contextlib.suppress(ChannelFull):  # a page that far behind is sent what is queued
+            await self.channel_layer.send(self.channel_name, {"type": "day.rows"})
+
+    async def day_rows(self, event: dict[str, Any]) -> None:
+        unsent, self.unsent = self.unsent, {}
+        for public_id, change in unsent.items():
+            # The row as it is now, read once per change and language in the process.
+            summary = await row(public_id, change, self.language, self.agency)
+            if summary is not None:
+                await self.send_json({"type": "appointment", "v": 1, "appointment": summary})
 
 
 # One change, described once per process and language, however many day views are open: the
