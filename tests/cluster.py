@@ -38,6 +38,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
+from tests.redisserver import answers as redis_answers
 from tests.serverprocess import free_tcp_port
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -297,21 +298,12 @@ class Cluster:
             + ["--bind", "127.0.0.1", "--appendonly", "no"],
             self.dir / "redis.log",
         )
-        _wait(lambda: self._redis_answers(port), 10, "redis-server", self.redis)
+        _wait(lambda: redis_answers(port), 10, "redis-server", self.redis)
 
     def kill_redis(self) -> None:
         """kill -9 of Redis: every node's connections to it are cut."""
         self.redis.kill()
         self.redis.wait()
-
-    @staticmethod
-    def _redis_answers(port: int) -> bool:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.5) as sock:
-                sock.sendall(b"PING\r\n")
-                return sock.recv(16).startswith(b"+PONG")
-        except OSError:
-            return False
 
     # The test's hands on the database --------------------------------------------------------
 

@@ -23,14 +23,19 @@ def redis():
         yield server
 
 
-def processes(redis: RedisServer, count: int = 2, **config) -> list[RedisChannelLayer]:
-    """Layers as `count` server processes would hold them, on one Redis."""
-    return [RedisChannelLayer(url=redis.url, **config) for _ in range(count)]
+def in_two_processes(redis: RedisServer, scenario, **config):
+    """`scenario(first, second)` with the layers two server processes hold on one Redis, both
+    closed however it ends."""
 
+    async def run():
+        first, second = (RedisChannelLayer(url=redis.url, **config) for _ in range(2))
+        try:
+            return await scenario(first, second)
+        finally:
+            await first.close()
+            await second.close()
 
-async def closed(*layers: RedisChannelLayer) -> None:
-    for layer in layers:
-        await layer.close()
+    return async_to_sync(run)()
 
 
 async def within(awaitable, seconds: float = 2):
@@ -46,8 +51,7 @@ async def nothing_for(layer: RedisChannelLayer, channel: str, seconds: float = 0
 
 
 def test_a_message_to_another_process_is_one_publish_and_one_in_the_same_process_is_none(redis):
-    async def scenario():
-        first, second = processes(redis)
+    async def scenario(first, second):
         here, there = await first.new_channel(), await second.new_channel()
         before = redis.publishes()
         await first.send(there, {"type": "signal", "n": 1})
@@ -56,14 +60,12 @@ def test_a_message_to_another_process_is_one_publish_and_one_in_the_same_process
         await first.send(here, {"type": "signal", "n": 2})
         assert (await within(first.receive(here)))["n"] == 2
         assert redis.publishes() - before == 1
-        await closed(first, second)
 
-    async_to_sync(scenario)()
+    in_two_processes(redis, scenario)
 
 
 def test_a_group_message_reaches_every_member_once_in_every_process_with_one_publish(redis):
-    async def scenario():
-        first, second = processes(redis)
+    async def scenario(first, second):
         members = [
             (first, await first.new_channel()),
             (first, await first.new_channel()),
@@ -78,14 +80,12 @@ def test_a_group_message_reaches_every_member_once_in_every_process_with_one_pub
         for layer, channel in members:
             assert await nothing_for(layer, channel), "a member heard it twice"
         assert redis.publishes() - before == 1
-        await closed(first, second)
 
-    async_to_sync(scenario)()
+    in_two_processes(redis, scenario)
 
 
 def test_every_member_gets_a_copy_of_its_own(redis):
-    async def scenario():
-        first, second = processes(redis)
+    async def scenario(first, second):
         a, b = await second.new_channel(), await second.new_channel()
         await second.group_add("room.1", a)
         await second.group_add("room.1", b)
@@ -93,61 +93,52 @@ def test_every_member_gets_a_copy_of_its_own(redis):
         got_a, got_b = await within(second.receive(a)), await within(second.receive(b))
         got_a["members"].append(2)
         assert got_b["members"] == [1]
-        await closed(first, second)
 
-    async_to_sync(scenario)()
+    in_two_processes(redis, scenario)
 
 
 def test_a_process_that_left_a_group_hears_it_no_more(redis):
-    async def scenario():
-        first, second = processes(redis)
+    async def scenario(first, second):
         channel = await second.new_channel()
         await second.group_add("room.1", channel)
         await second.group_discard("room.1", channel)
         await first.group_send("room.1", {"type": "room.member"})
         assert await nothing_for(second, channel)
         assert second.subscriptions() == [second.inbox]
-        await closed(first, second)
 
-    async_to_sync(scenario)()
+    in_two_processes(redis, scenario)
 
 
 def test_a_page_reloaded_in_the_same_process_keeps_hearing_its_room(redis):
-    async def scenario():
-        first, second = processes(redis)
+    async def scenario(first, second):
         old, new = await second.new_channel(), await second.new_channel()
         await second.group_add("room.1", old)
         # The old socket closes while the new one joins: the process stays subscribed.
         await asyncio.gather(second.group_add("room.1", new), second.group_discard("room.1", old))
         await first.group_send("room.1", {"type": "room.member", "n": 1})
         assert (await within(second.receive(new)))["n"] == 1
-        await closed(first, second)
 
-    async_to_sync(scenario)()
+    in_two_processes(redis, scenario)
 
 
 def test_a_message_for_a_connection_that_is_behind_is_dropped_and_counted(redis, db):
     def dropped() -> float:
         return value(scrape(), "videotermin_relays_dropped_total", type="x")
 
-    async def scenario():
-        first, second = processes(redis, capacity=2)
+    async def scenario(first, second):
         slow = await second.new_channel()
         for n in range(3):
             await first.send(slow, {"type": "x", "n": n})
         await asyncio.sleep(0.3)
-        kept = [(await within(second.receive(slow)))["n"] for _ in range(2)]
-        await closed(first, second)
-        return kept
+        return [(await within(second.receive(slow)))["n"] for _ in range(2)]
 
     before = dropped()
-    assert async_to_sync(scenario)() == [0, 1]
+    assert in_two_processes(redis, scenario, capacity=2) == [0, 1]
     assert dropped() - before == 1
 
 
 def test_when_redis_dies_every_socket_is_told_and_nothing_waits_long_for_it(redis):
-    async def scenario():
-        first, second = processes(redis)
+    async def scenario(first, second):
         listening, there = await first.new_channel(), await second.new_channel()
         await first.group_add("room.1", listening)
         redis.kill()
@@ -162,14 +153,12 @@ def test_when_redis_dies_every_socket_is_told_and_nothing_waits_long_for_it(redi
         with pytest.raises(LayerUnavailable):
             await first.new_channel()
         assert time.monotonic() - started < 3
-        await closed(first, second)
 
-    async_to_sync(scenario)()
+    in_two_processes(redis, scenario)
 
 
 def test_the_layer_is_whole_again_by_itself_once_a_restarted_redis_answers(redis):
-    async def scenario():
-        first, second = processes(redis)
+    async def scenario(first, second):
         member = await second.new_channel()
         await second.group_add("room.1", member)
         redis.kill()
@@ -189,17 +178,15 @@ def test_the_layer_is_whole_again_by_itself_once_a_restarted_redis_answers(redis
         assert (await within(second.receive(member)))["n"] == 1
         await second.send(fresh, {"type": "signal", "n": 2})
         assert (await within(first.receive(fresh)))["n"] == 2
-        await closed(first, second)
 
-    async_to_sync(scenario)()
+    in_two_processes(redis, scenario)
 
 
 def test_a_redis_that_hangs_is_given_up_and_taken_back_when_it_answers(redis, monkeypatch):
     monkeypatch.setattr(redislayer, "QUIET_SECONDS", 0.5)
     monkeypatch.setattr(redislayer, "ANSWER_SECONDS", 0.5)
 
-    async def scenario():
-        first, second = processes(redis)
+    async def scenario(first, second):
         member = await second.new_channel()
         await second.group_add("room.1", member)
         redis.hang()
@@ -221,9 +208,8 @@ def test_a_redis_that_hangs_is_given_up_and_taken_back_when_it_answers(redis, mo
                 await asyncio.sleep(0.1)
         await first.group_send("room.1", {"type": "room.member", "n": 1})
         assert (await within(second.receive(member)))["n"] == 1
-        await closed(first, second)
 
-    async_to_sync(scenario)()
+    in_two_processes(redis, scenario)
 
 
 def test_the_readiness_check_goes_through_redis(redis, settings):

@@ -190,9 +190,8 @@ def lose(cluster: Cluster, node: Node, end, *, lost, other, member, who: str) ->
     assert said["other"] == [], "the other page spoke of an interruption that it never had"
 
 
-def test_a_call_keeps_every_frame_when_the_citizens_node_and_then_the_counselors_node_die(
-    cluster, new_context
-):
+def in_a_call(cluster: Cluster, new_context) -> SimpleNamespace:
+    """Alice on one node hosting, Dana on the other admitted, media flowing both ways."""
     alices_node, danas_node = cluster.ensure(2)[:2]
     appointment, (dana,) = booked(cluster)
     with cluster.only(alices_node):
@@ -202,6 +201,22 @@ def test_a_call_keeps_every_frame_when_the_citizens_node_and_then_the_counselors
     admit(alice, dana, citizen)
     for page in (alice, citizen):
         wait_for_media(page, timeout=60)
+    return SimpleNamespace(
+        appointment=appointment,
+        dana=dana,
+        alice=alice,
+        citizen=citizen,
+        alices_node=alices_node,
+        danas_node=danas_node,
+    )
+
+
+def test_a_call_keeps_every_frame_when_the_citizens_node_and_then_the_counselors_node_die(
+    cluster, new_context
+):
+    call = in_a_call(cluster, new_context)
+    appointment, dana, alice, citizen = call.appointment, call.dana, call.alice, call.citizen
+    alices_node, danas_node = call.alices_node, call.danas_node
     host = SimpleNamespace(**cluster.ask("host", appointment=appointment.public_id))
 
     # Dana's page must come back to neither her dead node nor Alice's, which dies next.
@@ -282,15 +297,9 @@ def maintenance(node: Node) -> None:
 def test_a_node_stopped_for_maintenance_hands_its_call_over_without_losing_a_frame(
     cluster, new_context
 ):
-    alices_node, danas_node = cluster.ensure(2)[:2]
-    appointment, (dana,) = booked(cluster)
-    with cluster.only(alices_node):
-        alice = open_staff_room(new_context(), appointment)
-    with cluster.only(danas_node):
-        citizen = open_member_room(new_context(), dana.token, dana)
-    admit(alice, dana, citizen)
-    for page in (alice, citizen):
-        wait_for_media(page, timeout=60)
+    call = in_a_call(cluster, new_context)
+    dana, alice, citizen = call.dana, call.alice, call.citizen
+    alices_node, danas_node = call.alices_node, call.danas_node
 
     lose(
         cluster,
@@ -307,15 +316,8 @@ def test_a_node_stopped_for_maintenance_hands_its_call_over_without_losing_a_fra
 def test_a_redis_outage_mid_call_costs_no_frame_and_the_pages_come_back_by_themselves(
     cluster, new_context
 ):
-    alices_node, danas_node = cluster.ensure(2)[:2]
-    appointment, (dana,) = booked(cluster)
-    with cluster.only(alices_node):
-        alice = open_staff_room(new_context(), appointment)
-    with cluster.only(danas_node):
-        citizen = open_member_room(new_context(), dana.token, dana)
-    admit(alice, dana, citizen)
-    for page in (alice, citizen):
-        wait_for_media(page, timeout=60)
+    call = in_a_call(cluster, new_context)
+    dana, alice, citizen = call.dana, call.alice, call.citizen
     before = row(cluster, dana)
     watch(alice, citizen)
     alice.wait_for_timeout(1000)  # frames flowing before
