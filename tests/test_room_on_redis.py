@@ -10,6 +10,7 @@ import time
 from datetime import timedelta
 
 import pytest
+from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.utils import timezone
 from tests.redisserver import RedisServer
@@ -112,3 +113,34 @@ def returning(appointment, member, session: str):
     communicator = socket(appointment, members=[member])
     communicator.scope["query_string"] = f"resume={session}".encode()
     return communicator
+
+
+def test_an_arrival_that_redis_cannot_announce_is_undone_and_the_page_comes_back(
+    redis, booking, monkeypatch
+):
+    from tests.personas import agree
+
+    from videotermin.lib.channellayer import LayerUnavailable
+    from videotermin.lib.redislayer import RedisChannelLayer
+
+    dana = agree(booking.citizen)
+    dana.opened = dana.links.order_by("pk").first().pk
+
+    async def refused(self, group, message):
+        raise LayerUnavailable("Redis did not take a message")
+
+    # Redis fails between the socket's subscription and the arrival's announcement.
+    monkeypatch.setattr(RedisChannelLayer, "group_send", refused)
+
+    async def scenario():
+        citizen = socket(booking.appointment, members=[dana])
+        await citizen.connect(TIMEOUT)
+        code = await closed_with(citizen)
+        await citizen.disconnect(timeout=TIMEOUT)
+        await get_channel_layer().close()
+        return code
+
+    assert async_to_sync(scenario)() == CLOSE_RESTART
+    # Nobody stays "waiting" through a socket that is gone.
+    stored = row(dana)
+    assert (stored["presence"], stored["channel"], stored["session"]) == ("away", "", "")

@@ -190,27 +190,21 @@ class RoomConsumer(SocketConsumer):
             await self._step_out()
             await self._refuse(reason)
             return
-        except LayerUnavailable:
-            # Not in the group, or stored but not announced (Redis failed after the commit):
-            # undo the connection, so no member stays "connected" through a socket that is
-            # gone, and let the page come back when Redis does (readyz tells the operator).
-            await self._step_out()
-            with contextlib.suppress(Exception):
-                await on_database(services.disconnect_channel)(
-                    appointment_id, channel=self.channel_name
-                )
-            await self.close(code=CLOSE_RESTART)
-            return
-        except Exception:
-            # The same for any other failure after the commit, logged.
-            logger.warning("A room socket could not join; its page reconnects", exc_info=True)
+        except Exception as error:
+            # Not in the group, or stored but not announced (the channel layer failed after the
+            # commit): undo the connection, so no member stays "connected" through a socket that
+            # is gone, and let the page come back when the layer does. Redis being away is told
+            # by readyz, not by a line per socket.
+            away = isinstance(error, LayerUnavailable)
+            if not away:
+                logger.warning("A room socket could not join; its page reconnects", exc_info=True)
             await self._step_out()
             with contextlib.suppress(Exception):
                 await on_database(services.disconnect_channel)(
                     appointment_id, channel=self.channel_name
                 )
             await self.accept()
-            await self.close(code=CLOSE_SERVER_ERROR)
+            await self.close(code=CLOSE_RESTART if away else CLOSE_SERVER_ERROR)
             return
         if arrived is None:
             await self._step_out()
