@@ -347,6 +347,9 @@ def test_a_redis_outage_mid_call_costs_no_frame_and_the_pages_come_back_by_thems
         f"{max(gaps['dana'].values()):.0f} ms (Dana); said: {said}"
     )
     assert back < REDIS_BACK_SECONDS, MEASURED[-1]
+    # Each page said that it was reconnecting, and nothing of the other, who only blinked too.
+    assert not any("Dana" in text for text in said["alice"]), MEASURED[-1]
+    assert not any("Alice" in text for text in said["dana"]), MEASURED[-1]
     for name, page in pages.items():
         assert page.evaluate(PEERS_KEPT, 1), f"{name}: the peer connection was replaced"
         assert len(gaps[name]) == 1 and max(gaps[name].values()) < MEDIA_GAP_MS, MEASURED[-1]

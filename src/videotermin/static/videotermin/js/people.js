@@ -146,6 +146,9 @@ export function wirePeople({connection, room, words, say, ask}) {
         return !host || (!host.session && host.presence !== 'in_call');
     }
 
+    /** Each member's presence as last shown (a fresh picture is compared with it). */
+    /** @type {Map<string, string>} */
+    let shownPresence = new Map();
     function render() {
         const members = [...room.members.values()].sort((a, b) =>
             (ORDER[a.presence] ?? 9) - (ORDER[b.presence] ?? 9)
@@ -168,17 +171,27 @@ export function wirePeople({connection, room, words, say, ask}) {
         badge.querySelector('.label').textContent = ` ${fill(words['waiting-count'], {count: String(waiting)})}`;
         const inCall = members.filter((m) => m.presence === 'in_call').length;
         $('people-count').textContent = room.inCall && inCall ? String(inCall) : '';
+        shownPresence = new Map(members.map((m) => [m.id, m.presence]));
     }
 
     /** Members who lost their connection a moment ago: told only if they are not back soon. */
     /** @type {Map<string, ReturnType<typeof setTimeout>>} */
     const goingAway = new Map();
+    /** @param {Member} member @param {string} message */
+    function tell(member, message) {
+        say(fill(words[message], {name: member.name, role: roleName(member.role)}));
+    }
+    /** @param {Member} member */
+    function graceAway(member) {
+        goingAway.set(member.id, setTimeout(() => {
+            goingAway.delete(member.id);
+            tell(member, 'msg-away');
+        }, AWAY_GRACE));
+    }
     room.addEventListener('member', (event) => {
         const {op, member, before} = /** @type {CustomEvent} */ (event).detail;
         if (member.id !== room.selfId) {
             const was = before ? before.presence : null;
-            const tell = (/** @type {string} */ message) =>
-                say(fill(words[message], {name: member.name, role: roleName(member.role)}));
             // Back within the grace (a node restarted, the network blinked): nothing happened
             // for the others, so nothing is said.
             const blinked = goingAway.has(member.id) && member.presence === 'in_call';
@@ -186,16 +199,13 @@ export function wirePeople({connection, room, words, say, ask}) {
             goingAway.delete(member.id);
             if (op === 'left') say(fill(words['msg-removed'], {name: member.name}));
             else if (member.presence === 'away' && was === 'in_call') {
-                goingAway.set(member.id, setTimeout(() => {
-                    goingAway.delete(member.id);
-                    tell('msg-away');
-                }, AWAY_GRACE));
+                graceAway(member);
             } else if (member.presence !== was && !blinked) {
                 const message = member.withdrawn && member.presence === 'left' ? 'msg-withdrawn'
                     : {waiting: 'msg-waiting', in_call: 'msg-joined', left: 'msg-left',
                         away: 'msg-away'}[member.presence];
                 if (message && (was !== null || member.presence === 'waiting' || member.presence === 'in_call')) {
-                    tell(message);
+                    tell(member, message);
                 }
             } else if (before && before.role !== member.role && member.role === 'host') {
                 say(fill(words['msg-new-host'], {name: member.name}));
@@ -204,6 +214,12 @@ export function wirePeople({connection, room, words, say, ask}) {
         render();
     });
     room.addEventListener('joined', () => {
+        // This page came back (its socket was lost, or Redis was): someone in the call a moment
+        // ago and away in the fresh picture gets the same grace as in a change.
+        for (const m of room.members.values()) {
+            if (m.id !== room.selfId && m.presence === 'away'
+                && shownPresence.get(m.id) === 'in_call' && !goingAway.has(m.id)) graceAway(m);
+        }
         render();
         // Staff arriving in the room hear who is already waiting, as a new arrival would be told.
         if (!room.isStaff) return;
