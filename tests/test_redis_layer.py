@@ -42,6 +42,17 @@ async def within(awaitable, seconds: float = 2):
     return await asyncio.wait_for(awaitable, seconds)
 
 
+async def once_it_answers(*layers: RedisChannelLayer) -> list[str]:
+    """A new channel of each layer, as soon as all are subscribed again (within 5 s)."""
+    back = time.monotonic()
+    while True:
+        try:
+            return [await layer.new_channel() for layer in layers]
+        except LayerUnavailable:
+            assert time.monotonic() - back < 5, "the layer did not come back"
+            await asyncio.sleep(0.1)
+
+
 async def nothing_for(layer: RedisChannelLayer, channel: str, seconds: float = 0.3) -> bool:
     try:
         await asyncio.wait_for(layer.receive(channel), seconds)
@@ -164,15 +175,7 @@ def test_the_layer_is_whole_again_by_itself_once_a_restarted_redis_answers(redis
         redis.kill()
         assert (await within(second.receive(member), 3))["type"] == "layer.lost"
         redis.start_again()  # empty: it knows no subscription of before
-        back = time.monotonic()
-        while True:
-            try:
-                fresh = await first.new_channel()
-                await second.new_channel()
-                break
-            except LayerUnavailable:
-                assert time.monotonic() - back < 5, "the layer did not come back"
-                await asyncio.sleep(0.1)
+        fresh, _ = await once_it_answers(first, second)
         # The group of before and the process's own channel are subscribed again.
         await first.group_send("room.1", {"type": "room.member", "n": 1})
         assert (await within(second.receive(member)))["n"] == 1
@@ -198,14 +201,7 @@ def test_a_redis_that_hangs_is_given_up_and_taken_back_when_it_answers(redis, mo
                 await first.send(member, {"type": "signal"})
         finally:
             redis.go_on()
-        back = time.monotonic()
-        while True:
-            try:
-                await second.new_channel()
-                break
-            except LayerUnavailable:
-                assert time.monotonic() - back < 5, "the layer did not come back"
-                await asyncio.sleep(0.1)
+        await once_it_answers(second)
         await first.group_send("room.1", {"type": "room.member", "n": 1})
         assert (await within(second.receive(member)))["n"] == 1
 
