@@ -48,6 +48,10 @@ function showError(message) {
     $('error').hidden = !message;
 }
 
+/** Answers "no" to the question still waiting for its dialog's close, if any. */
+/** @type {(() => void)|null} */
+let unanswered = null;
+
 /**
  * Ask a yes-or-no question in the page's own dialog; resolves with the answer.
  * @param {string} question @param {string} [yes] the label of the button that agrees
@@ -55,13 +59,26 @@ function showError(message) {
  */
 function ask(question, yes = words.yes, no = words.no) {
     const dialog = $('ask');
+    // The browser delivers a dialog's `close` event a moment after closing it: a question asked
+    // again at once (Escape, then the same button) must not take the first one's close for its
+    // own answer. The earlier question is "no", and a close while the dialog is open is old.
+    unanswered?.();
     $('ask-text').textContent = question;
     $('ask-yes').textContent = yes;
     $('ask-no').textContent = no;
     dialog.returnValue = '';
     dialog.showModal();
     return new Promise((resolve) => {
-        dialog.addEventListener('close', () => resolve(dialog.returnValue === 'yes'), {once: true});
+        const closed = () => {
+            if (!dialog.open) answer(dialog.returnValue === 'yes');
+        };
+        const answer = (/** @type {boolean} */ agreed) => {
+            dialog.removeEventListener('close', closed);
+            unanswered = null;
+            resolve(agreed);
+        };
+        unanswered = () => answer(false);
+        dialog.addEventListener('close', closed);
     });
 }
 
