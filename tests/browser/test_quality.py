@@ -295,7 +295,11 @@ def test_in_a_call_of_five_every_page_sends_in_data_saver_by_default(new_context
         wait_for_encodings(page, SAVER, peers=4, timeout=60)
         # Nobody chose it: the crowd's default, said on the page, and the choice is untouched.
         assert page.locator("input[name=quality-mode][value=high]").is_checked()
-        assert page.locator("#quality-sent").text_content() != ""
+        # Said next to the choice once the page itself sends in it (a peer may cap the camera
+        # a moment before the page has counted everyone).
+        page.wait_for_function(
+            "() => document.getElementById('quality-sent').textContent !== ''", timeout=15_000
+        )
     alice, bob = pages[0], pages[-1]
     for page in (alice, bob):
         # Said on the page: for the crowd, or, where the page had already stepped down on a
