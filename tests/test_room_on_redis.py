@@ -10,7 +10,7 @@ import time
 from datetime import timedelta
 
 import pytest
-from asgiref.sync import async_to_sync
+from asgiref.sync import async_to_sync, sync_to_async
 from channels.layers import get_channel_layer
 from django.utils import timezone
 from tests.redisserver import RedisServer
@@ -65,21 +65,21 @@ def test_a_redis_outage_sends_every_page_back_and_they_return_to_the_call_once_i
         session = (await enter(citizen))["session"]
         await send(alice, "admit", member=str(dana.public_id))
         await next_of(citizen, "member", about(dana, presence="in_call"))
-        await asyncio.to_thread(overrun, appointment)
+        await sync_to_async(overrun)(appointment)
 
         redis.kill()
         assert await closed_with(alice) == CLOSE_RESTART
         assert await closed_with(citizen) == CLOSE_RESTART
-        stored = await asyncio.to_thread(row, dana)
+        stored = await sync_to_async(row)(dana)
         assert (stored["presence"], stored["channel"]) == ("away", "")
-        fresh = await asyncio.to_thread(Appointment.objects.get, pk=appointment.pk)
+        fresh = await sync_to_async(Appointment.objects.get)(pk=appointment.pk)
         assert fresh.is_running, "the consultation ended because everybody was sent away"
 
         # While Redis is away, a page that comes back is refused at the door; nothing is stored.
         early = returning(appointment, dana, session)
         connected, _ = await early.connect(TIMEOUT)
         assert not connected
-        assert (await asyncio.to_thread(row, dana))["channel"] == ""
+        assert (await sync_to_async(row)(dana))["channel"] == ""
 
         redis.start_again()
         started = time.monotonic()
